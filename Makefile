@@ -1,0 +1,44 @@
+# threadhandle — the two commands:
+#   make bench   the scaling benchmark on a free-threaded CPython (the main job)
+#   make test    everything CI checks (.ci/run calls exactly this)
+#
+# Interpreters: the default one is $(PYTHON) (a GIL build); the free-threaded
+# one comes from scripts/freethreaded-python, which finds or builds it.
+
+PYTHON ?= python3
+FT_VERSION ?= 3.14
+FT_PYTHON = $(shell scripts/freethreaded-python --version $(FT_VERSION))
+VENV_DEFAULT := .venv-default
+VENV_FT := .venv-ft$(FT_VERSION)
+PYTEST_ARGS ?=
+
+.PHONY: test test-default test-ft test-all bench bench-default bench-313t clean
+
+test: test-default test-ft
+
+# A venv with the build requirements and the test extra, then the package
+# itself, rebuilt from source every time (the C sources may have changed).
+define install_into
+	@[ -x $(1)/bin/python ] || $(2) -m venv $(1)
+	$(1)/bin/python -m pip install -q --upgrade pip 'setuptools>=77' 'Cython>=3.1'
+	$(1)/bin/python -m pip install -q --no-build-isolation --force-reinstall --no-deps .
+	$(1)/bin/python -m pip install -q '.[$(3)]'
+endef
+
+# -P: import threadhandle from the venv, never from the source folder.
+test-default:
+	$(call install_into,$(VENV_DEFAULT),$(PYTHON),test)
+	$(VENV_DEFAULT)/bin/python -P -m pytest $(PYTEST_ARGS)
+
+test-ft:
+	$(call install_into,$(VENV_FT),$(FT_PYTHON),test)
+	$(VENV_FT)/bin/python -P -m pytest $(PYTEST_ARGS)
+
+# The other interpreters this machine has (pyenv's GIL builds, 3.13t).
+test-all: test
+	$(MAKE) test-default PYTHON=$$(pyenv root)/versions/3.12.1/bin/python3 VENV_DEFAULT=.venv-3.12
+	$(MAKE) test-default PYTHON=$$(pyenv root)/versions/3.13.0/bin/python3 VENV_DEFAULT=.venv-3.13
+	$(MAKE) test-ft FT_VERSION=3.13
+
+clean:
+	rm -rf build dist *.egg-info .venv-* threadhandle/*.so threadhandle/_threadhandle.c

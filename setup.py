@@ -1,0 +1,19 @@
+"""Build of the threadhandle extension: the Cython class and its C slots,
+compiled into one module.  Metadata is in pyproject.toml."""
+import os
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+C_SOURCES = ["forward.c", "attributes.c", "install.c"]
+HEADERS = ["handle.h", "compat.h"]
+
+extension = Extension(
+    "threadhandle._threadhandle",
+    sources=["threadhandle/_threadhandle.pyx"]
+    + [os.path.join("threadhandle", name) for name in C_SOURCES],
+    include_dirs=["threadhandle"],
+    depends=[os.path.join("threadhandle", name) for name in HEADERS],
+)
+
+setup(ext_modules=cythonize([extension]))

@@ -1,0 +1,1 @@
+from threadhandle._threadhandle cimport ThreadHandle, handled

@@ -1,0 +1,177 @@
+# cython: language_level=3
+# cython: freethreading_compatible=True
+# cython: embedsignature=True
+"""ThreadHandle: a thread-local proxy that removes reference-count contention
+on shared objects in free-threaded CPython.
+
+The class is declared here; its slots (attribute access, calls, operators,
+containers, iteration, async, buffer) are C functions in forward.c and
+attributes.c, installed when this module initialises (install.c).  The
+methods below are the special methods CPython looks up on the type rather
+than through attribute access.
+"""
+import copy
+import math
+import os
+import types
+
+cdef extern from "Python.h":
+    ctypedef struct PyTypeObject
+
+cdef extern from "handle.h":
+    int th_install_slots(PyTypeObject *type) except -1
+    object th_unwrap(object op)
+    object th_special_method(object obj, object name, object dflt)
+    void *th_handle_vectorcall
+    void th_cache_free(void *h)
+    Py_ssize_t th_cache_sizeof(void *h)
+    object th_cache_names(void *h)
+    # 0, or a compile error if handle.h and _threadhandle.pxd disagree on
+    # the instance layout.
+    # (Cython names the struct __pyx_obj_<module path>_<class>.)
+    int TH_LAYOUT_MATCHES "TH_LAYOUT_MATCHES(__pyx_obj_12threadhandle_13_threadhandle_ThreadHandle)"
+
+
+cdef class ThreadHandle:
+    """ThreadHandle(obj)
+
+    A thread-local handle of ``obj``.  It behaves exactly like the object it
+    handles, and provides some performance benefits: on free-threaded
+    CPython, operations through a handle do not touch ``obj``'s shared
+    reference count, so threads that each use their own handle of one
+    shared object do not contend on it.  Make one handle per thread.
+
+    Attribute access, calls, operators, comparisons, hashing, containers,
+    iteration, ``with``/``async with``, ``await``, the buffer protocol,
+    ``str()``, ``format()``, ``copy`` and ``pickle`` all forward to ``obj``.
+    ``h.__class__`` is ``obj``'s class, so ``isinstance(h, type(obj))``
+    holds, while ``type(h) is ThreadHandle``.  In-place operators keep a
+    handle: ``h += 1`` rebinds ``h`` to a handle of the result.
+
+    A handle of a handle handles the underlying object.  The handled object
+    is fixed when the handle is made; ``threadhandle.unwrap(h)`` returns it.
+    Bound methods read through a handle are cached per handle, for the
+    thread that made it, so ``h.get is h.get`` can be true.
+    """
+
+    def __cinit__(self, *args, **kwargs):
+        if kwargs:
+            raise TypeError("ThreadHandle() takes no keyword arguments")
+        if len(args) != 1:
+            raise TypeError(
+                "ThreadHandle() takes exactly one argument (the object to "
+                f"handle), {len(args)} given")
+        self.obj = th_unwrap(args[0])
+        self.vectorcall = th_handle_vectorcall
+
+    def __dealloc__(self):
+        th_cache_free(<void *>self)
+
+    def __repr__(self):
+        return f"ThreadHandle({self.obj!r})"
+
+    def __sizeof__(self):
+        """Size of the handle itself, with its method cache."""
+        return object.__sizeof__(self) + th_cache_sizeof(<void *>self)
+
+    @classmethod
+    def __class_getitem__(cls, item):
+        return types.GenericAlias(cls, item)
+
+    # --- context managers: looked up on type(obj), as `with obj` would.
+
+    def __enter__(self):
+        enter = _context_method(self.obj, "__enter__", "__exit__",
+                                "the context manager protocol")
+        return enter()
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        exit_ = _context_method(self.obj, "__exit__", "__enter__",
+                                "the context manager protocol")
+        return exit_(exc_type, exc_value, traceback)
+
+    def __aenter__(self):
+        aenter = _context_method(self.obj, "__aenter__", "__aexit__",
+                                 "the asynchronous context manager protocol")
+        return aenter()
+
+    def __aexit__(self, exc_type, exc_value, traceback):
+        aexit = _context_method(self.obj, "__aexit__", "__aenter__",
+                                "the asynchronous context manager protocol")
+        return aexit(exc_type, exc_value, traceback)
+
+    # --- the builtins that look these up on the type: each calls the same
+    # builtin on obj, so its fallbacks and errors are the object's own.
+
+    def __round__(self, *ndigits):
+        return round(self.obj, *ndigits)
+
+    def __trunc__(self):
+        return math.trunc(self.obj)
+
+    def __floor__(self):
+        return math.floor(self.obj)
+
+    def __ceil__(self):
+        return math.ceil(self.obj)
+
+    def __complex__(self):
+        return complex(self.obj)
+
+    def __bytes__(self):
+        return bytes(self.obj)
+
+    def __format__(self, format_spec):
+        return format(self.obj, format_spec)
+
+    def __fspath__(self):
+        return os.fspath(self.obj)
+
+    def __reversed__(self):
+        return reversed(self.obj)
+
+    def __length_hint__(self):
+        # operator.length_hint(h) has tried len(h) already.
+        hint = th_special_method(self.obj, "__length_hint__", None)
+        return NotImplemented if hint is None else hint()
+
+    def __dir__(self):
+        return dir(self.obj)
+
+    # --- copy and pickle give the object, not a handle.
+
+    def __copy__(self):
+        return copy.copy(self.obj)
+
+    def __deepcopy__(self, memo):
+        return copy.deepcopy(self.obj, memo)
+
+    def __reduce_ex__(self, protocol):
+        return self.obj.__reduce_ex__(protocol)
+
+    def __reduce__(self):
+        return self.obj.__reduce__()
+
+
+cdef object _context_method(object obj, str name, str partner, str protocol):
+    """obj's bound `name`, if its type has both `name` and `partner`."""
+    method = th_special_method(obj, name, None)
+    if method is None or th_special_method(obj, partner, None) is None:
+        raise TypeError(
+            f"'{type(obj).__name__}' object does not support {protocol}")
+    return method
+
+
+def unwrap(x):
+    """The object that ``x`` handles, or ``x`` itself if it is not a
+    ThreadHandle."""
+    return th_unwrap(x)
+
+
+def _cached_method_names(ThreadHandle h):
+    """Names in h's method cache (for tests)."""
+    return th_cache_names(<void *>h)
+
+
+cdef int _layout_matches = TH_LAYOUT_MATCHES
+th_install_slots(<PyTypeObject *>ThreadHandle)

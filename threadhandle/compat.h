@@ -1,0 +1,55 @@
+/* Strong-reference APIs of newer CPythons, for 3.11 and 3.12. */
+#ifndef THREADHANDLE_COMPAT_H
+#define THREADHANDLE_COMPAT_H
+
+#include <Python.h>
+
+#if PY_VERSION_HEX < 0x030D0000
+static inline int
+PyDict_GetItemRef(PyObject *mp, PyObject *key, PyObject **result)
+{
+    /* Under the GIL a borrowed reference taken and increfed at once is safe. */
+    PyObject *item = PyDict_GetItemWithError(mp, key);
+    if (item != NULL) {
+        *result = Py_NewRef(item);
+        return 1;
+    }
+    *result = NULL;
+    return PyErr_Occurred() ? -1 : 0;
+}
+#endif
+
+#if PY_VERSION_HEX < 0x030C0000
+static inline PyObject *
+PyType_GetDict(PyTypeObject *type)
+{
+    return Py_XNewRef(type->tp_dict);
+}
+#endif
+
+/* The type's version tag, read without a data race: other threads may
+ * invalidate it while we read. */
+static inline unsigned int
+th_type_version(PyTypeObject *type)
+{
+#ifdef Py_GIL_DISABLED
+    return __atomic_load_n(&type->tp_version_tag, __ATOMIC_RELAXED);
+#else
+    return type->tp_version_tag;
+#endif
+}
+
+/* Whether the current thread may use per-handle state of `op`: on
+ * free-threaded builds only the thread that created it; with a GIL, any. */
+static inline int
+th_owned_by_current_thread(PyObject *op)
+{
+#ifdef Py_GIL_DISABLED
+    return _Py_IsOwnedByCurrentThread(op);
+#else
+    (void)op;
+    return 1;
+#endif
+}
+
+#endif /* THREADHANDLE_COMPAT_H */

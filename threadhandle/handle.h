@@ -1,0 +1,78 @@
+/* The C side of ThreadHandle: the object layout and the slots.
+ *
+ * _threadhandle.pyx declares the class (construction, docs, the special
+ * methods CPython looks up on the type).  At module initialisation it calls
+ * th_install_slots(), which points the type's slots at the C functions here:
+ *
+ *   h.x, h.x = v        attributes.c  (tp_getattro/tp_setattro, method cache)
+ *   h(...), h + 1, h[k] forward.c     (vectorcall; number, mapping,
+ *                                      sequence, async and buffer slots;
+ *                                      richcompare, hash, iter, str), all
+ *                                      listed in th_forward_slots
+ *   installation        install.c     (slot tables, slot wrappers, lookups
+ *                                      of special methods on the type)
+ */
+#ifndef THREADHANDLE_HANDLE_H
+#define THREADHANDLE_HANDLE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+
+/* The instance layout.  _threadhandle.pxd declares the same fields in the
+ * same order; _threadhandle.pyx checks at compile time that both agree
+ * (TH_LAYOUT_MATCHES). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *obj;                 /* the handled object; set once, strong */
+    vectorcallfunc vectorcall;     /* entry point for h(...) */
+    struct th_method_cache *cache; /* bound methods; owning thread only */
+    PyObject *weakreflist;
+} ThreadHandleObject;
+
+#define TH_LAYOUT_MATCHES(CY)                                              \
+    (Py_BUILD_ASSERT_EXPR(sizeof(struct CY) == sizeof(ThreadHandleObject)) \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, obj)                      \
+                            == offsetof(ThreadHandleObject, obj))          \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, vectorcall)               \
+                            == offsetof(ThreadHandleObject, vectorcall))   \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, cache)                    \
+                            == offsetof(ThreadHandleObject, cache))        \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, __weakref__)              \
+                            == offsetof(ThreadHandleObject, weakreflist)))
+
+/* The ThreadHandle type, set by th_install_slots(). */
+extern PyTypeObject *th_type;
+
+#define TH_CHECK(op) Py_IS_TYPE((op), th_type)
+#define TH_OBJ(op) (((ThreadHandleObject *)(op))->obj)
+
+/* Replace a handle by the object it handles; anything else is left alone.
+ * ThreadHandle is final, so an exact type check suffices. */
+#define UNWRAP(op)                  \
+    do {                            \
+        if (TH_CHECK(op)) {         \
+            (op) = TH_OBJ(op);      \
+        }                           \
+    } while (0)
+
+/* install.c */
+int th_install_slots(PyTypeObject *type);
+PyObject *th_type_lookup(PyTypeObject *type, PyObject *name);
+PyObject *th_special_method(PyObject *obj, PyObject *name, PyObject *dflt);
+PyObject *th_unwrap(PyObject *op);
+PyObject *th_new_handle(PyObject *obj);
+
+/* forward.c */
+extern PyType_Slot th_forward_slots[];
+extern vectorcallfunc th_handle_vectorcall;
+
+/* attributes.c */
+PyObject *th_getattro(PyObject *self, PyObject *name);
+int th_setattro(PyObject *self, PyObject *name, PyObject *value);
+int th_cache_traverse(ThreadHandleObject *h, visitproc visit, void *arg);
+void th_cache_free(ThreadHandleObject *h);
+Py_ssize_t th_cache_sizeof(ThreadHandleObject *h);
+PyObject *th_cache_names(ThreadHandleObject *h);
+
+#endif /* THREADHANDLE_HANDLE_H */
