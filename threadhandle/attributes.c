@@ -21,6 +21,9 @@
 #include "handle.h"
 #include "compat.h"
 
+/* Direct-mapped by the address of the (interned) name: a hit costs one
+ * compare of name, type and version.  Two hot names that map to the same
+ * entry evict each other, which is slower but still correct. */
 #define TH_CACHE_SIZE 8
 
 typedef struct {
@@ -31,9 +34,16 @@ typedef struct {
 } th_cache_entry;
 
 struct th_method_cache {
-    int next;             /* slot to overwrite next (round robin) */
     th_cache_entry entries[TH_CACHE_SIZE];
 };
+
+static inline th_cache_entry *
+cache_entry_for(struct th_method_cache *cache, PyObject *name)
+{
+    /* Objects are 16-byte aligned: drop the bits that never vary. */
+    uintptr_t bits = (uintptr_t)name >> 4;
+    return &cache->entries[(bits ^ (bits >> 3)) % TH_CACHE_SIZE];
+}
 
 static inline int
 type_allows_cache(PyTypeObject *tp)
@@ -51,19 +61,6 @@ is_plain_method(PyObject *descr)
            || Py_IS_TYPE(descr, &PyWrapperDescr_Type);
 }
 
-/* The entry for (name, tp), or NULL. */
-static inline th_cache_entry *
-cache_find(struct th_method_cache *cache, PyObject *name, PyTypeObject *tp)
-{
-    for (int i = 0; i < TH_CACHE_SIZE; i++) {
-        th_cache_entry *entry = &cache->entries[i];
-        if (entry->name == name && entry->type == tp) {
-            return entry;
-        }
-    }
-    return NULL;
-}
-
 static void
 cache_store(ThreadHandleObject *h, PyObject *name, PyTypeObject *tp,
             unsigned int version, PyObject *method)
@@ -76,12 +73,7 @@ cache_store(ThreadHandleObject *h, PyObject *name, PyTypeObject *tp,
         }
         h->cache = cache;
     }
-    /* A stale entry for the same name is replaced, not duplicated. */
-    th_cache_entry *entry = cache_find(cache, name, tp);
-    if (entry == NULL) {
-        entry = &cache->entries[cache->next];
-        cache->next = (cache->next + 1) % TH_CACHE_SIZE;
-    }
+    th_cache_entry *entry = cache_entry_for(cache, name);
     th_cache_entry old = *entry;
     entry->name = Py_NewRef(name);
     entry->type = (PyTypeObject *)Py_NewRef(tp);
@@ -93,12 +85,18 @@ cache_store(ThreadHandleObject *h, PyObject *name, PyTypeObject *tp,
     Py_XDECREF(old.method);
 }
 
-/* The uncached path, remembering the result when it is a plain method. */
-static PyObject *
-getattr_and_cache(ThreadHandleObject *h, PyObject *name)
+/* Everything but a cache hit: the ordinary lookup, remembering the result
+ * when it is a plain method.  Kept out of line so that the hit path in
+ * th_getattro stays small. */
+static Py_NO_INLINE PyObject *
+getattr_slow(ThreadHandleObject *h, PyObject *name)
 {
     PyObject *obj = h->obj;
     PyTypeObject *tp = Py_TYPE(obj);
+    if (!type_allows_cache(tp) || !th_owned_by_current_thread((PyObject *)h)) {
+        return tp->tp_getattro != NULL ? tp->tp_getattro(obj, name)
+                                       : PyObject_GetAttr(obj, name);
+    }
 #if PY_VERSION_HEX >= 0x030C0000
     PyUnstable_Type_AssignVersionTag(tp);
 #endif
@@ -121,22 +119,23 @@ getattr_and_cache(ThreadHandleObject *h, PyObject *name)
     return value;
 }
 
+/* An entry can only exist for a type that allowed caching (generic lookup,
+ * no instance dict) at that version tag; changing either changes the tag. */
 PyObject *
 th_getattro(PyObject *self, PyObject *name)
 {
     ThreadHandleObject *h = (ThreadHandleObject *)self;
-    PyObject *obj = h->obj;
-    PyTypeObject *tp = Py_TYPE(obj);
-    if (!type_allows_cache(tp) || !th_owned_by_current_thread(self)) {
-        return PyObject_GetAttr(obj, name);
-    }
-    if (h->cache != NULL) {
-        th_cache_entry *entry = cache_find(h->cache, name, tp);
-        if (entry != NULL && entry->version == th_type_version(tp)) {
+    struct th_method_cache *cache = h->cache;
+    if (cache != NULL && th_owned_by_current_thread(self)) {
+        PyTypeObject *tp = Py_TYPE(h->obj);
+        th_cache_entry *entry = cache_entry_for(cache, name);
+        if (entry->name == name && entry->type == tp
+            && entry->version == th_type_version(tp))
+        {
             return Py_NewRef(entry->method);
         }
     }
-    return getattr_and_cache(h, name);
+    return getattr_slow(h, name);
 }
 
 int

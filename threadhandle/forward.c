@@ -222,6 +222,11 @@ static int
 th_setitem(PyObject *self, PyObject *key, PyObject *value)
 {
     PyObject *obj = TH_OBJ(self);
+    PyMappingMethods *mp = Py_TYPE(obj)->tp_as_mapping;
+    if (mp != NULL && mp->mp_ass_subscript != NULL) {
+        /* What PyObject_SetItem and PyObject_DelItem would call first. */
+        return mp->mp_ass_subscript(obj, key, value);
+    }
     if (value == NULL) {
         return PyObject_DelItem(obj, key);
     }
