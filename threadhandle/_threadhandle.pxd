@@ -12,7 +12,6 @@ cimport cython
 
 
 @cython.final
-@cython.no_gc_clear  # obj is set once and never changes, even in GC
 cdef class ThreadHandle:
     # Same order and types as ThreadHandleObject in handle.h (checked at
     # compile time by _threadhandle.pyx).

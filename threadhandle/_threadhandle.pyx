@@ -10,6 +10,8 @@ attributes.c, installed when this module initialises (install.c).  The
 methods below are the special methods CPython looks up on the type rather
 than through attribute access.
 """
+cimport cython
+
 import copy
 import math
 import os
@@ -32,6 +34,9 @@ cdef extern from "handle.h":
     int TH_LAYOUT_MATCHES "TH_LAYOUT_MATCHES(__pyx_obj_12threadhandle_13_threadhandle_ThreadHandle)"
 
 
+# The handled object is set once and never changes, not even by the GC: a
+# cycle through a handle is broken at the other objects in it.
+@cython.no_gc_clear
 cdef class ThreadHandle:
     """ThreadHandle(obj)
 
