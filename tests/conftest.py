@@ -1,0 +1,79 @@
+"""Helpers shared by the behaviour tests.
+
+The tests compare what an operation does on an object with what it does
+through a ThreadHandle of that object (or of an equal copy).
+"""
+import subprocess
+import sys
+import sysconfig
+import threading
+
+from threadhandle import unwrap
+
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+# Threads that do not finish within this many seconds count as hung.
+THREAD_TIMEOUT = 60.0
+
+
+def outcome(func, *args, **kwargs):
+    """What func(*args, **kwargs) does, in a form that compares equal for
+    the same behaviour: ("value", result) or ("raises", type, message).
+    A result that is a handle is replaced by the object it handles."""
+    try:
+        result = func(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any exception is an outcome
+        return ("raises", type(exc), str(exc))
+    return ("value", unwrap(result))
+
+
+def same_value(a, b):
+    """a and b are equal values of the same type (NaN equals NaN, and
+    -0.0 differs from 0.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (float, complex)):
+        return repr(a) == repr(b)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(map(same_value, a, b))
+    return a == b
+
+
+def same_outcome(a, b):
+    """Two outcome() results describe the same behaviour."""
+    if a[0] != b[0]:
+        return False
+    if a[0] == "raises":
+        return a[1:] == b[1:]
+    return same_value(a[1], b[1])
+
+
+def run_threads(target, count, timeout=THREAD_TIMEOUT):
+    """Run target(index) in `count` threads; re-raise the first exception
+    any of them raised, and fail if one is still running after `timeout`."""
+    errors = []
+
+    def run(index):
+        try:
+            target(index)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    hung = [thread for thread in threads if thread.is_alive()]
+    assert not hung, f"{len(hung)} thread(s) still running after {timeout} s"
+    if errors:
+        raise errors[0]
+
+
+def run_python(code, timeout=120, env=None):
+    """Run `code` in a fresh interpreter (this one, with -P); the completed
+    process, so a crash shows as a return code instead of killing pytest."""
+    return subprocess.run(
+        [sys.executable, "-P", "-c", code],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
