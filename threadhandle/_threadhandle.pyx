@@ -1,6 +1,9 @@
 # cython: language_level=3
 # cython: freethreading_compatible=True
 # cython: embedsignature=True
+# cython: binding=False
+# (binding=False: methods are method descriptors, which check the type of
+# self, so ThreadHandle.__enter__(None) raises TypeError instead of crashing.)
 """ThreadHandle: a thread-local proxy that removes reference-count contention
 on shared objects in free-threaded CPython.
 
@@ -13,7 +16,9 @@ than through attribute access.
 cimport cython
 
 import copy
+import copyreg
 import math
+import operator
 import os
 import types
 
@@ -81,7 +86,7 @@ cdef class ThreadHandle:
 
     @classmethod
     def __class_getitem__(cls, item):
-        return types.GenericAlias(cls, item)
+        return _HandleAlias(cls, item)
 
     # --- context managers: looked up on type(obj), as `with obj` would.
 
@@ -143,7 +148,10 @@ cdef class ThreadHandle:
     def __dir__(self):
         return dir(self.obj)
 
-    # --- copy and pickle give the object, not a handle.
+    # --- copy and pickle give the object, not a handle.  pickle and
+    # copy.deepcopy look their hooks up on the instance, which would reach
+    # the object's own; so the module registers these for the type too
+    # (bottom of this file).
 
     def __copy__(self):
         return copy.copy(self.obj)
@@ -151,11 +159,21 @@ cdef class ThreadHandle:
     def __deepcopy__(self, memo):
         return copy.deepcopy(self.obj, memo)
 
-    def __reduce_ex__(self, protocol):
-        return self.obj.__reduce_ex__(protocol)
-
     def __reduce__(self):
-        return self.obj.__reduce__()
+        # getitem([obj], 0): the object is pickled as itself (shared with
+        # other references to it), and loading needs no threadhandle.
+        return (operator.getitem, ([self.obj], 0))
+
+    def __reduce_ex__(self, protocol):
+        return ThreadHandle.__reduce__(self)
+
+
+class _HandleAlias(types.GenericAlias):
+    """ThreadHandle[T]: calling it makes a handle without setting
+    __orig_class__, which the handle would forward to the object."""
+
+    def __call__(self, *args, **kwargs):
+        return ThreadHandle(*args, **kwargs)
 
 
 cdef object _context_method(object obj, str name, str partner, str protocol):
@@ -180,3 +198,8 @@ def _cached_method_names(ThreadHandle h):
 
 cdef int _layout_matches = TH_LAYOUT_MATCHES
 th_install_slots(<PyTypeObject *>ThreadHandle)
+
+copyreg.pickle(ThreadHandle, ThreadHandle.__reduce__)
+# copy.deepcopy consults this table (by exact type) before the instance's
+# __deepcopy__; it has done so since Python 2.
+copy._deepcopy_dispatch[ThreadHandle] = ThreadHandle.__deepcopy__

@@ -99,6 +99,9 @@ getattr_slow(ThreadHandleObject *h, PyObject *name)
     }
 #if PY_VERSION_HEX >= 0x030C0000
     PyUnstable_Type_AssignVersionTag(tp);
+#else
+    /* 3.11 assigns version tags as a side effect of type lookups. */
+    (void)_PyType_Lookup(tp, name);
 #endif
     unsigned int version = th_type_version(tp);
     PyObject *value = PyObject_GenericGetAttr(obj, name);
