@@ -1,16 +1,18 @@
 # Types of the compiled module.  A handle behaves exactly like the object it
-# handles, so to a type checker ThreadHandle(obj) has obj's own type: its
-# __new__ returns _T, which mypy and pyright both honour.
-from typing import Generic, TypeVar, final
+# handles, so to a type checker ThreadHandle(obj) has obj's own type.
+#
+# __new__ returns _T: pyright, and mypy from 2.2, take that as the type of
+# ThreadHandle(obj).  Older mypy ignores a __new__ that does not return an
+# instance of its class and types the call as ThreadHandle[T]; the Any base
+# then makes such a value usable as anything (no false errors, no checks).
+from typing import Any, Generic, TypeVar, final
 
 _T = TypeVar("_T")
 
 @final
-class ThreadHandle(Generic[_T]):
-    """ThreadHandle(obj): a thread-local handle of ``obj``; typed as ``obj``."""
+class ThreadHandle(Any, Generic[_T]):  # type: ignore[misc]
+    """ThreadHandle(obj): a thread-local handle of ``obj``; typed as it."""
 
-    # A handle is not a ThreadHandle instance to the type checker: it is
-    # typed as the object it handles.
     def __new__(cls, obj: _T, /) -> _T: ...  # type: ignore[misc]
 
 def unwrap(x: _T, /) -> _T: ...

@@ -1,0 +1,261 @@
+"""local_handle(obj): the calling thread's handle of obj, made on first use
+and reused afterwards; and when its entries are released."""
+import gc
+import sys
+import weakref
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import threadhandle
+from conftest import run_threads
+from threadhandle import (
+    ThreadHandle,
+    clear_local_handles,
+    local_handle,
+    release_local_handle,
+    unwrap,
+)
+from threadhandle import local as local_module
+
+
+class Obj:
+    """A weak-referenceable object with a value."""
+
+    def __init__(self, value=0):
+        self.value = value
+
+
+def cached_count():
+    """How many handles the calling thread has cached."""
+    return len(local_module._per_thread.handles)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts and ends with an empty cache on the main thread."""
+    clear_local_handles()
+    yield
+    clear_local_handles()
+
+
+def collected(ref):
+    """Whether the object behind weak reference `ref` is gone."""
+    gc.collect()
+    return ref() is None
+
+
+def test_exported():
+    assert threadhandle.local_handle is local_handle
+    assert threadhandle.release_local_handle is release_local_handle
+    assert threadhandle.clear_local_handles is clear_local_handles
+
+
+@pytest.mark.parametrize("value", [
+    {"a": 1}, [1, 2, 3], "text", 12345678901234567890, None, Obj(3), len,
+])
+def test_reused_on_the_same_thread(value):
+    handle = local_handle(value)
+    assert type(handle) is ThreadHandle
+    assert unwrap(handle) is value
+    assert local_handle(value) is handle
+    assert local_handle(value) is handle
+
+
+def test_behaves_like_the_object():
+    table = {"a": 1, "b": 2}
+    handle = local_handle(table)
+    assert handle == table
+    assert handle["a"] == 1
+    assert sorted(handle) == ["a", "b"]
+    handle["c"] = 3
+    assert table["c"] == 3
+
+
+def test_handle_of_a_handle_is_the_objects_handle():
+    table = {"a": 1}
+    handle = local_handle(table)
+    assert local_handle(ThreadHandle(table)) is handle
+    assert local_handle(handle) is handle
+    assert cached_count() == 1
+
+
+def test_reuse_adds_no_reference():
+    table = {"a": 1}
+    local_handle(table)
+    before = sys.getrefcount(table)
+    for _ in range(1000):
+        local_handle(table)
+    assert sys.getrefcount(table) == before
+
+
+def test_different_threads_get_different_handles():
+    table = {"a": 1}
+    count = 4
+    handles = [None] * count
+    again = [None] * count
+
+    def work(index):
+        handles[index] = local_handle(table)
+        again[index] = local_handle(table)
+
+    run_threads(work, count)
+    # The handles are all alive (held by the lists), so distinct ids mean
+    # distinct handles.
+    assert len({id(h) for h in handles}) == count
+    assert all(a is h for a, h in zip(again, handles))
+    assert all(unwrap(h) is table for h in handles)
+    main = local_handle(table)
+    assert all(main is not h for h in handles)
+
+
+def test_released_when_the_thread_ends():
+    box = [Obj()]
+    obj_ref = weakref.ref(box[0])
+    handle_refs = []
+
+    def work(index):
+        handle_refs.append(weakref.ref(local_handle(box[0])))
+        assert local_handle(box[0]) is handle_refs[0]()
+
+    run_threads(work, 1)
+    box.clear()
+    assert collected(obj_ref)
+    assert collected(handle_refs[0])
+
+
+def test_thread_pool_worker_keeps_its_entries_until_it_ends():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def handle_id(obj):
+        return id(local_handle(obj))
+
+    obj = Obj()
+    obj_ref = weakref.ref(obj)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(handle_id, obj).result()
+        second = pool.submit(handle_id, obj).result()
+        assert first == second  # the same worker thread, the same handle
+        del obj
+        assert not collected(obj_ref)  # the worker's cache holds it
+    assert collected(obj_ref)
+
+
+def test_release_local_handle():
+    obj = Obj()
+    obj_ref = weakref.ref(obj)
+    handle = local_handle(obj)
+    assert release_local_handle(obj) is True
+    assert release_local_handle(obj) is False
+    assert cached_count() == 0
+    new_handle = local_handle(obj)
+    assert new_handle is not handle
+    assert unwrap(handle) is obj  # a released handle stays valid
+    assert release_local_handle(ThreadHandle(obj)) is True  # by its handle
+    del obj, handle, new_handle
+    assert collected(obj_ref)
+
+
+def test_release_only_touches_the_calling_thread():
+    table = {"a": 1}
+    mine = local_handle(table)
+    released = []
+
+    def work(index):
+        released.append(release_local_handle(table))
+
+    run_threads(work, 1)
+    assert released == [False]
+    assert local_handle(table) is mine
+
+
+def test_clear_local_handles():
+    objs = [Obj(i) for i in range(10)]
+    refs = [weakref.ref(o) for o in objs]
+    for o in objs:
+        local_handle(o)
+    assert cached_count() == 10
+    clear_local_handles()
+    assert cached_count() == 0
+    del objs, o
+    assert all(collected(r) for r in refs)
+
+
+def test_growth_is_bounded(monkeypatch):
+    monkeypatch.setattr(local_module, "MAX_HANDLES_PER_THREAD", 8)
+    refs = []
+    for i in range(50):
+        obj = Obj(i)
+        refs.append(weakref.ref(obj))
+        local_handle(obj)
+        assert cached_count() <= 8
+    del obj
+    gc.collect()
+    # The oldest entries went first; the 8 newest are still cached.
+    assert [r() is not None for r in refs] == [False] * 42 + [True] * 8
+
+
+def test_default_limit_bounds_growth():
+    limit = local_module.MAX_HANDLES_PER_THREAD
+    for i in range(limit + 10):
+        local_handle(Obj(i))
+    assert cached_count() == limit
+
+
+def test_finalizer_calling_local_handle_during_eviction(monkeypatch):
+    monkeypatch.setattr(local_module, "MAX_HANDLES_PER_THREAD", 2)
+    survivor = {"kept": True}
+
+    class CallsBack:
+        def __del__(self):
+            local_handle(survivor)
+
+    local_handle(CallsBack())
+    local_handle(Obj(1))
+    handle = local_handle(Obj(2))  # evicts CallsBack, whose __del__ runs
+    assert cached_count() <= 2
+    assert unwrap(handle).value == 2
+    assert local_handle(survivor) == survivor
+
+
+# A model of one thread's cache: an insertion-ordered dict of object index
+# to the handle it returned, oldest dropped first past the limit.
+operations = st.lists(
+    st.tuples(st.sampled_from(["get", "release", "clear"]),
+              st.integers(0, 5)),
+    max_size=60,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(operations, st.integers(1, 4))
+def test_cache_matches_a_model(ops, limit):
+    old_limit = local_module.MAX_HANDLES_PER_THREAD
+    local_module.MAX_HANDLES_PER_THREAD = limit
+    try:
+        clear_local_handles()
+        objects = [Obj(i) for i in range(6)]
+        model = {}
+        for op, index in ops:
+            obj = objects[index]
+            if op == "get":
+                handle = local_handle(obj)
+                assert unwrap(handle) is obj
+                if index in model:
+                    assert handle is model[index]
+                else:
+                    assert all(handle is not h for h in model.values())
+                    if len(model) >= limit:
+                        del model[next(iter(model))]
+                    model[index] = handle
+            elif op == "release":
+                assert release_local_handle(obj) is (index in model)
+                model.pop(index, None)
+            else:
+                clear_local_handles()
+                model.clear()
+            assert cached_count() == len(model) <= limit
+    finally:
+        local_module.MAX_HANDLES_PER_THREAD = old_limit
+        clear_local_handles()
