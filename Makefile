@@ -42,3 +42,21 @@ test-all: test
 
 clean:
 	rm -rf build dist *.egg-info .venv-* threadhandle/*.so threadhandle/_threadhandle.c
+
+# --- sanitizers (reliability) ---
+# make asan   the extension built with -fsanitize=address,undefined (gcc); the
+#             whole suite on $(PYTHON) and on the free-threaded $(FT_VERSION)
+#             with the ASan runtime preloaded; leaks checked on the GIL build.
+# make tsan   a ThreadSanitizer build of free-threaded CPython $(FT_VERSION)
+#             (built once into ~/.cache/threadhandle) and of the extension
+#             (clang); the threaded tests and the stress suite.
+# Both are scripts/sanitize.sh, which installs gcc/clang with apt-get if
+# missing and prints each command it runs.  Suppressions (CPython's own
+# reports only): scripts/lsan.supp, scripts/tsan.supp.
+.PHONY: asan tsan
+
+asan:
+	PYTHON='$(PYTHON)' FT_VERSION='$(FT_VERSION)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/sanitize.sh asan
+
+tsan:
+	FT_VERSION='$(FT_VERSION)' PYTEST_ARGS='$(PYTEST_ARGS)' scripts/sanitize.sh tsan

@@ -1,0 +1,599 @@
+"""Stress: many threads use shared objects through their own handles while
+other threads mutate the objects, make and drop handles, collect garbage,
+reassign ``__class__`` and replace methods on classes (which invalidates
+the per-handle method caches).
+
+Bounded in time: THREADHANDLE_STRESS_SECONDS (default 30) in all, split
+between the tests below.  The operations each thread runs come from a
+random.Random seeded with THREADHANDLE_STRESS_SEED (default below) plus the
+thread's index; the seed is printed, and shown when a test fails.  The
+interleaving of threads is not reproducible, the operation mix is.
+
+Run alone with ``python -m pytest tests/test_stress.py``.
+"""
+import gc
+import os
+import random
+import threading
+import time
+import traceback
+import weakref
+
+from threadhandle import ThreadHandle, unwrap
+
+DEFAULT_SEED = 20250501
+SEED = int(os.environ.get("THREADHANDLE_STRESS_SEED", DEFAULT_SEED))
+TOTAL_SECONDS = float(os.environ.get("THREADHANDLE_STRESS_SECONDS", 30))
+
+THREADS = 16
+# Threads still running this long after their deadline count as hung.
+JOIN_GRACE = 120.0
+
+# The exceptions the operations themselves may raise when another thread
+# changes the object in between, with the message each must contain.
+RACE_EXCEPTIONS = (
+    (KeyError, ""),
+    (IndexError, ""),
+    (RuntimeError, "changed size during iteration"),
+    (RuntimeError, "changed during iteration"),
+    (ValueError, "list modified during sort"),
+    (ValueError, "not in list"),
+)
+
+
+def is_race_exception(exc):
+    return any(type(exc) is kind and text in str(exc)
+               for kind, text in RACE_EXCEPTIONS)
+
+
+class Stress:
+    """Shared state of one stress run: the deadline, the errors the threads
+    found, and the counts of what they did."""
+
+    def __init__(self, seconds, seed):
+        self.seed = seed
+        self.deadline = time.monotonic() + seconds
+        self.errors = []
+        self.errors_lock = threading.Lock()
+        self.counts = {}
+        self.start = threading.Barrier(THREADS)
+
+    def running(self):
+        return time.monotonic() < self.deadline and not self.errors
+
+    def fail(self, role, index, message):
+        with self.errors_lock:
+            self.errors.append(f"{role}[{index}]: {message}")
+
+    def run(self, roles):
+        """Run each (role name, function, count) in its own threads:
+        function(index, rng) until the deadline.  Returns when all are
+        done; fails with every error found, and the seed."""
+        threads = []
+        index = 0
+        for name, func, count in roles:
+            for _ in range(count):
+                rng = random.Random(self.seed * 1000 + index)
+                threads.append(threading.Thread(
+                    target=self._thread, args=(name, func, index, rng),
+                    name=f"stress-{name}-{index}"))
+                index += 1
+        assert index == THREADS, index
+        for thread in threads:
+            thread.start()
+        timeout = max(0.0, self.deadline - time.monotonic()) + JOIN_GRACE
+        for thread in threads:
+            thread.join(timeout)
+        hung = [thread.name for thread in threads if thread.is_alive()]
+        assert not hung, f"seed={self.seed}: still running: {hung}"
+        assert not self.errors, (
+            f"seed={self.seed} (THREADHANDLE_STRESS_SEED): "
+            f"{len(self.errors)} error(s):\n" + "\n".join(self.errors[:20]))
+
+    def _thread(self, name, func, index, rng):
+        try:
+            self.start.wait()
+            done = func(index, rng)
+        except BaseException:  # noqa: BLE001 - reported with the seed
+            self.fail(name, index, traceback.format_exc())
+            return
+        with self.errors_lock:
+            self.counts[name] = self.counts.get(name, 0) + done
+
+    def attempt(self, role, index, operation, *args):
+        """operation(*args), tolerating only the race exceptions; whether it
+        succeeded."""
+        try:
+            operation(*args)
+        except Exception as exc:  # noqa: BLE001 - checked just below
+            if is_race_exception(exc):
+                return False
+            self.fail(role, index, f"{getattr(operation, '__name__', operation)}: "
+                      + "".join(traceback.format_exception(exc)))
+            raise StopThread from exc
+        return True
+
+
+class StopThread(Exception):
+    """An unexpected exception was recorded; the thread stops."""
+
+
+def unexpected(stress, name, index, what):
+    stress.fail(name, index, what)
+    raise StopThread(what)
+
+
+def report(stress, seconds):
+    print(f"stress seed={stress.seed} seconds={seconds:.1f} "
+          f"operations={dict(sorted(stress.counts.items()))}")
+
+
+# --------------------------------------------- shared builtin containers
+
+def test_shared_containers_through_handles():
+    """Dicts, lists and sets shared by 16 threads.  Each user thread owns
+    some keys, list items and set elements (so their final contents are
+    known exactly) and also reads and writes shared ones at random."""
+    seconds = TOTAL_SECONDS * 0.55
+    stress = Stress(seconds, SEED)
+    print(f"stress seed={SEED} seconds={seconds:.1f}")
+    shared_dict = {("shared", i): i for i in range(64)}
+    shared_list = []          # users' own tokens only: final content known
+    scratch_list = list(range(64))
+    shared_set = set(range(64))
+    handles_pool = []         # handles made by one thread, used by others
+    expected = {}             # index -> (dict items, list tokens, set items)
+
+    def user(index, rng):
+        hd, hl, hs = (ThreadHandle(shared_dict), ThreadHandle(shared_list),
+                      ThreadHandle(shared_set))
+        hscratch = ThreadHandle(scratch_list)
+        own_items = {}
+        own_tokens = []
+        own_elements = set()
+        serial = 0
+        done = 0
+
+        def check(condition, what):
+            if not condition:
+                unexpected(stress, "user", index, what)
+
+        def key():
+            return ("own", index, rng.randrange(32))
+
+        def shared_key():
+            return ("shared", rng.randrange(96))
+
+        while stress.running():
+            done += 1
+            choice = rng.randrange(30)
+            # --- dict, own keys: exact mirror
+            if choice == 0:
+                k, v = key(), rng.randrange(1000)
+                hd[k] = v
+                own_items[k] = v
+            elif choice == 1:
+                k = key()
+                check(hd.pop(k, None) == own_items.pop(k, None), "dict.pop")
+            elif choice == 2:
+                k = key()
+                check(hd.get(k) == own_items.get(k), "dict.get")
+                check((k in hd) == (k in own_items), "dict contains")
+            elif choice == 3:
+                update = {key(): rng.randrange(1000) for _ in range(3)}
+                if rng.random() < 0.5:
+                    hd.update(update)
+                else:
+                    hd |= update
+                own_items.update(update)
+            elif choice == 4:
+                k = key()
+                if k in own_items:
+                    del hd[k]
+                    del own_items[k]
+                else:
+                    check(hd.setdefault(k, 7) == 7, "dict.setdefault")
+                    own_items[k] = 7
+            # --- dict, shared keys: anything goes
+            elif choice == 5:
+                stress.attempt("user", index, hd.__getitem__, shared_key())
+            elif choice == 6:
+                hd[shared_key()] = rng.randrange(1000)
+            elif choice == 7:
+                stress.attempt("user", index, hd.__delitem__, shared_key())
+            elif choice == 8:
+                stress.attempt("user", index, lambda: sum(1 for _ in hd.items()))
+            elif choice == 9:
+                check(len(hd) >= len(own_items), "len(dict)")
+                check(hd == hd and not (hd != shared_dict), "dict ==")
+                merged = hd | {"x": 1}
+                check(merged["x"] == 1, "dict |")
+            # --- list: own tokens appended at the end and removed
+            elif choice == 10:
+                serial += 1
+                token = ("own", index, serial)
+                way = rng.randrange(3)
+                if way == 0:
+                    hl.append(token)
+                elif way == 1:
+                    hl.extend([token])
+                else:
+                    hl += [token]
+                    check(type(hl) is ThreadHandle and unwrap(hl) is shared_list,
+                          "list += must keep the same handle")
+                own_tokens.append(token)
+            elif choice == 11 and own_tokens:
+                token = own_tokens.pop(rng.randrange(len(own_tokens)))
+                hl.remove(token)
+            elif choice == 12:
+                n = len(hl)
+                if n:
+                    stress.attempt("user", index, hl.__getitem__,
+                                   rng.randrange(-n, n))
+                stress.attempt("user", index, hl.__getitem__, slice(0, 5))
+            elif choice == 13:
+                # Not `own_tokens[-1] in hl`: on free-threaded builds a
+                # list's `in` reads without the lock and can miss an item
+                # while other threads remove earlier ones (plain lists too).
+                check(("own", index, -1) not in hl, "absent token in list")
+                check(hl.count(("own", index, -1)) == 0, "absent token count")
+            elif choice == 14:
+                copy_ = hl + []
+                check(type(copy_) is list, "list +")
+                check(type([1] + hl) is list and type(2 * hl) is list
+                      and type(hl * 2) is list, "reflected list ops")
+                stress.attempt("user", index, lambda: [t for t in hl])
+            # --- scratch list, shared by everyone
+            elif choice == 15:
+                stress.attempt("user", index, hscratch.pop)
+            elif choice == 16:
+                hscratch.insert(rng.randrange(-5, 70), rng.randrange(100))
+            elif choice == 17:
+                n = len(hscratch)
+                if n:
+                    stress.attempt("user", index, hscratch.__setitem__,
+                                   rng.randrange(-n, n), rng.randrange(100))
+            elif choice == 18:
+                stress.attempt("user", index, hscratch.sort)
+                stress.attempt("user", index, lambda: sorted(hscratch))
+            # --- set: own elements exact, shared ones at random
+            elif choice == 19:
+                element = key()
+                hs.add(element)
+                own_elements.add(element)
+            elif choice == 20:
+                element = key()
+                hs.discard(element)
+                own_elements.discard(element)
+            elif choice == 21:
+                element = key()
+                check((element in hs) == (element in own_elements), "set contains")
+            elif choice == 22:
+                n = rng.randrange(96)
+                if rng.random() < 0.5:
+                    hs.add(n)
+                else:
+                    stress.attempt("user", index, hs.remove, n)
+            elif choice == 23:
+                stress.attempt("user", index, lambda: sum(1 for _ in hs))
+                stress.attempt("user", index, lambda: hs | {-1})
+                stress.attempt("user", index, lambda: hs & {1, 2, 3})
+            elif choice == 24:
+                # In-place set operators give a handle of the same set.
+                before = hs
+                hs -= {("nobody", 0)}
+                hs |= set()
+                check(hs is before, "set in-place op must keep the handle")
+            # --- handles made and dropped, used by other threads
+            elif choice == 25:
+                h = ThreadHandle(rng.choice((shared_dict, shared_list, shared_set)))
+                handles_pool.append(h)
+                if len(handles_pool) > 64:
+                    stress.attempt("user", index, handles_pool.pop, 0)
+            elif choice == 26:
+                if handles_pool:
+                    h = stress_choice(rng, handles_pool)
+                    if h is not None:
+                        check(len(h) >= 0 and bool(h) in (True, False), "foreign handle")
+                        check(isinstance(h.copy(), (dict, list, set)), "foreign copy()")
+            elif choice == 27:
+                h = ThreadHandle(ThreadHandle(hd))
+                check(unwrap(h) is shared_dict and h == shared_dict, "handle of handle")
+            elif choice == 28:
+                check(hash(ThreadHandle(("own", index))) == hash(("own", index)), "hash")
+                check(str(hl)[:1] == "[" and format(hd)[:1] == "{", "str/format")
+            else:
+                check(hd.__class__ is dict and hl.__class__ is list, "__class__")
+        expected[index] = (own_items, own_tokens, own_elements)
+        return done
+
+    def mutator(index, rng):
+        done = 0
+        while stress.running():
+            done += 1
+            choice = rng.randrange(8)
+            if choice == 0:
+                scratch_list[:] = [rng.randrange(100) for _ in range(64)]
+            elif choice == 1:
+                scratch_list.reverse()
+            elif choice == 2:
+                for i in range(8):
+                    shared_dict[("shared", rng.randrange(96))] = i
+            elif choice == 3:
+                stress.attempt("mutator", index, shared_dict.pop, ("shared", rng.randrange(96)))
+            elif choice == 4:
+                shared_set.symmetric_difference_update({rng.randrange(96) for _ in range(8)})
+            elif choice == 5:
+                stress.attempt("mutator", index, shared_set.remove, rng.randrange(96))
+            elif choice == 6:
+                del scratch_list[:rng.randrange(4)]
+                scratch_list.extend(range(rng.randrange(6)))
+            else:
+                # A burst of new keys, to make the dict resize under readers.
+                for i in range(rng.randrange(200)):
+                    shared_dict[("burst", index, i)] = i
+                for i in range(200):
+                    shared_dict.pop(("burst", index, i), None)
+            # Pace: with 2 cores, mutators that never pause starve the
+            # users waiting on the same objects' locks.
+            time.sleep(rng.random() * 0.002)
+        return done
+
+    def collector(index, rng):
+        done = 0
+        while stress.running():
+            done += 1
+            # A cycle through a handle: a list holding a handle of itself.
+            cycle = []
+            cycle.append(ThreadHandle(cycle))
+            ref = weakref.ref(cycle[0])
+            del cycle
+            # gc.collect() returns at once if another collection (an
+            # automatic one in another thread) is running: retry.
+            for _ in range(200):
+                gc.collect()
+                if ref() is None:
+                    break
+                time.sleep(0.005)
+            else:
+                unexpected(stress, "collector", index,
+                           "a cycle through a handle was never collected")
+            time.sleep(rng.random() * 0.1)
+        return done
+
+    roles = [("user", user, 12), ("mutator", mutator, 3), ("collector", collector, 1)]
+    stress.run(roles)
+    report(stress, seconds)
+
+    # Every thread's own keys, tokens and elements are exactly there.
+    for index, (own_items, own_tokens, own_elements) in expected.items():
+        in_dict = {k: v for k, v in shared_dict.items()
+                   if k[0] == "own" and k[1] == index}
+        assert in_dict == own_items, f"seed={SEED}: dict of user {index}"
+        # Removals keep the order of the rest: still in append order.
+        in_list = [t for t in shared_list if t[1] == index]
+        assert in_list == own_tokens, f"seed={SEED}: list of user {index}"
+        in_set = {e for e in shared_set if isinstance(e, tuple) and e[1] == index}
+        assert in_set == own_elements, f"seed={SEED}: set of user {index}"
+    assert len(expected) == 12
+    assert len(shared_list) == sum(len(t) for _, t, _ in expected.values())
+    assert all(type(unwrap(h)) in (dict, list, set) for h in handles_pool)
+
+
+def stress_choice(rng, pool):
+    """A random element of a list other threads change, or None."""
+    try:
+        return pool[rng.randrange(len(pool))]
+    except (IndexError, ValueError):
+        return None
+
+
+# ----------------------------------- user objects, classes that change
+
+class Base:
+    """Layout shared by A and B, so that ``__class__`` can move between
+    them.  No instance __dict__: bound methods of these objects are cached
+    in the handles."""
+
+    __slots__ = ("value", "counts", "__weakref__")
+
+    def __init__(self, value):
+        self.value = value
+        self.counts = [0] * THREADS
+
+    def bump(self, index):
+        # Only thread `index` writes counts[index]: no lost update.
+        self.counts[index] += 1
+        return self.counts[index]
+
+    def get(self):
+        return self.value
+
+    def __add__(self, other):
+        return self.value + other
+
+    def __radd__(self, other):
+        return other + self.value
+
+    def __eq__(self, other):
+        return isinstance(other, Base) and self.value == other.value
+
+    def __hash__(self):
+        return hash(self.value)
+
+    def __len__(self):
+        return self.value
+
+    def __getitem__(self, i):
+        if not 0 <= i < self.value:
+            raise IndexError(i)
+        return i * 2
+
+    def __contains__(self, item):
+        return item == self.value
+
+
+def make_kind(letter, version):
+    def kind(self):
+        return f"{letter}{version}"
+    return kind
+
+
+def make_spare(n):
+    def spare(self):
+        return n
+    spare.__name__ = f"m{n}"
+    return spare
+
+
+def make_class(letter):
+    """A new subclass of Base named `letter`, layout-compatible with every
+    other one.  New classes replace old ones before CPython stops giving
+    them version tags (after about 1000 changes per class), so that bound
+    methods stay cacheable all through the run."""
+    return type(letter, (Base,), {"__slots__": (), "kind": make_kind(letter, 0)})
+
+
+# More method names than a handle's cache has entries, to churn it.
+SPARE_METHODS = [f"m{n}" for n in range(10)]
+for _n, _name in enumerate(SPARE_METHODS):
+    setattr(Base, _name, make_spare(_n))
+
+VERSIONS = (0, 1, 2)
+KINDS = {f"{letter}{v}" for letter in "AB" for v in VERSIONS}
+# Changes of a class before it is replaced by a new one, and of Base in all
+# (Base cannot be replaced; each change of it also counts for A and B).
+CLASS_CHANGES = 400
+BASE_CHANGES = 300
+
+
+def test_user_objects_with_changing_classes():
+    """User objects shared by all threads while their classes change: one
+    thread replaces methods on the classes, two reassign ``__class__``
+    between them.  Cached bound methods must never outlive those changes:
+    each changing thread checks its own changes exactly through its
+    handles."""
+    seconds = TOTAL_SECONDS * 0.45
+    stress = Stress(seconds, SEED + 1)
+    print(f"stress seed={SEED + 1} seconds={seconds:.1f}")
+    classes = {"A": make_class("A"), "B": make_class("B")}
+    shared = [classes["AB"[i % 2]](i + 1) for i in range(6)]
+    bumps = [0] * THREADS
+
+    def user(index, rng):
+        handles = [ThreadHandle(o) for o in shared]
+        done = 0
+
+        def check(condition, what):
+            if not condition:
+                unexpected(stress, "user", index, what)
+
+        while stress.running():
+            done += 1
+            i = rng.randrange(len(shared))
+            h, obj = handles[i], shared[i]
+            choice = rng.randrange(12)
+            if choice == 0:
+                h.bump(index)
+                bumps[index] += 1
+            elif choice == 1:
+                check(h.kind() in KINDS, "kind()")
+            elif choice == 2:
+                check(h.get() == obj.value and h.value == obj.value, "get()")
+            elif choice == 3:
+                name = rng.choice(SPARE_METHODS)
+                check(getattr(h, name)() == int(name[1:]), name)
+            elif choice == 4:
+                check(h + 1 == obj.value + 1 and 1 + h == obj.value + 1, "+")
+            elif choice == 5:
+                check(h == obj and hash(h) == hash(obj) and not (h != obj), "== / hash")
+            elif choice == 6:
+                check(len(h) == obj.value and obj.value in h, "len / in")
+                check(list(h) == [2 * k for k in range(obj.value)], "iter")
+            elif choice == 7:
+                check(isinstance(h, Base) and h.__class__.__name__ in ("A", "B"), "__class__")
+            elif choice == 8:
+                # Through a handle another thread made: no cache there.
+                other = ThreadHandle(obj)
+                check(other.get() == obj.value, "fresh handle")
+            elif choice == 9:
+                # A bound method taken through the handle outlives it.
+                method = h.bump
+                method(index)
+                bumps[index] += 1
+            elif choice == 10:
+                handles[i] = ThreadHandle(obj)
+            else:
+                check(h.bump.__self__ is obj, "bound method's __self__")
+        return done
+
+    def class_switcher(index, rng):
+        own = classes["A"](3)
+        h = ThreadHandle(own)
+        done = 0
+        while stress.running():
+            done += 1
+            # Warm the cache, switch the class, then the handle must see
+            # the new class's method at once.
+            letter = rng.choice("AB")
+            h.kind()
+            own.__class__ = classes[letter]
+            kind = h.kind()
+            if kind[0] != letter:
+                unexpected(stress, "class_switcher", index,
+                           f"kind() is {kind!r} after __class__ = {letter}")
+            rng.choice(shared).__class__ = classes[rng.choice("AB")]
+        return done
+
+    def method_replacer(index, rng):
+        own = {"A": classes["A"](1), "B": classes["B"](1)}
+        handles = {letter: ThreadHandle(obj) for letter, obj in own.items()}
+        changes = {"A": 0, "B": 0}
+        base_changes = 0
+        done = 0
+        while stress.running():
+            done += 1
+            letter = rng.choice("AB")
+            if changes[letter] >= CLASS_CHANGES:
+                classes[letter] = make_class(letter)
+                own[letter].__class__ = classes[letter]
+                changes[letter] = 0
+            cls = classes[letter]
+            version = rng.choice(VERSIONS)
+            handles[letter].kind()
+            cls.kind = make_kind(letter, version)
+            changes[letter] += 1
+            got = handles[letter].kind()
+            if got != f"{letter}{version}":
+                unexpected(stress, "method_replacer", index,
+                           f"kind() is {got!r} after {letter}.kind = version {version}")
+            if base_changes < BASE_CHANGES and rng.random() < 0.05:
+                # Changes of Base reach A and B through the MRO.
+                base_changes += 1
+                changes["A"] += 1
+                changes["B"] += 1
+                if rng.random() < 0.5:
+                    name = rng.choice(SPARE_METHODS)
+                    setattr(Base, name, make_spare(int(name[1:])))
+                else:
+                    Base.bump = Base.__dict__["bump"]  # same function, new tag
+        return done
+
+    def collector(index, rng):
+        done = 0
+        while stress.running():
+            done += 1
+            gc.collect()
+            time.sleep(rng.random() * 0.1)
+        return done
+
+    roles = [("user", user, 12), ("class_switcher", class_switcher, 2),
+             ("method_replacer", method_replacer, 1), ("collector", collector, 1)]
+    stress.run(roles)
+    report(stress, seconds)
+
+    for index in range(THREADS):
+        total = sum(obj.counts[index] for obj in shared)
+        assert total == bumps[index], f"seed={stress.seed}: bumps of thread {index}"
+    assert sum(bumps) > 0
+    assert all(isinstance(obj, Base) and type(obj).__name__ in ("A", "B") for obj in shared)
