@@ -85,17 +85,16 @@ cache_store(ThreadHandleObject *h, PyObject *name, PyTypeObject *tp,
     Py_XDECREF(old.method);
 }
 
-/* Everything but a cache hit: the ordinary lookup, remembering the result
- * when it is a plain method.  Kept out of line so that the hit path in
- * th_getattro stays small. */
+/* A cache miss on a type that allows caching: the ordinary lookup,
+ * remembering the result when it is a plain method.  Kept out of line so
+ * that the hit path in th_getattro stays small. */
 static Py_NO_INLINE PyObject *
-getattr_slow(ThreadHandleObject *h, PyObject *name)
+getattr_and_cache(ThreadHandleObject *h, PyObject *name)
 {
     PyObject *obj = h->obj;
     PyTypeObject *tp = Py_TYPE(obj);
-    if (!type_allows_cache(tp) || !th_owned_by_current_thread((PyObject *)h)) {
-        return tp->tp_getattro != NULL ? tp->tp_getattro(obj, name)
-                                       : PyObject_GetAttr(obj, name);
+    if (!th_owned_by_current_thread((PyObject *)h)) {
+        return PyObject_GetAttr(obj, name);
     }
 #if PY_VERSION_HEX >= 0x030C0000
     PyUnstable_Type_AssignVersionTag(tp);
@@ -128,9 +127,10 @@ PyObject *
 th_getattro(PyObject *self, PyObject *name)
 {
     ThreadHandleObject *h = (ThreadHandleObject *)self;
+    PyObject *obj = h->obj;
+    PyTypeObject *tp = Py_TYPE(obj);
     struct th_method_cache *cache = h->cache;
     if (cache != NULL && th_owned_by_current_thread(self)) {
-        PyTypeObject *tp = Py_TYPE(h->obj);
         th_cache_entry *entry = cache_entry_for(cache, name);
         if (entry->name == name && entry->type == tp
             && entry->version == th_type_version(tp))
@@ -138,7 +138,11 @@ th_getattro(PyObject *self, PyObject *name)
             return Py_NewRef(entry->method);
         }
     }
-    return getattr_slow(h, name);
+    if (!type_allows_cache(tp) && tp->tp_getattro != NULL) {
+        /* Instance attributes and custom lookups: straight to the object. */
+        return tp->tp_getattro(obj, name);
+    }
+    return getattr_and_cache(h, name);
 }
 
 int
