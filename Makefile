@@ -11,6 +11,7 @@ FT_PYTHON = $(shell scripts/freethreaded-python --version $(FT_VERSION))
 VENV_DEFAULT := .venv-default
 VENV_FT := .venv-ft$(FT_VERSION)
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: test test-default test-ft test-all bench bench-default bench-313t clean
 
@@ -39,6 +40,22 @@ test-all: test
 	$(MAKE) test-default PYTHON=$$(pyenv root)/versions/3.12.1/bin/python3 VENV_DEFAULT=.venv-3.12
 	$(MAKE) test-default PYTHON=$$(pyenv root)/versions/3.13.0/bin/python3 VENV_DEFAULT=.venv-3.13
 	$(MAKE) test-ft FT_VERSION=3.13
+
+# The scaling benchmark.  The newest matplotlib/cereggii have no 3.13t
+# wheels and their sources do not build offline, hence prefer-binary.
+bench bench-default: export PIP_PREFER_BINARY := 1
+bench:
+	$(call install_into,$(VENV_FT),$(FT_PYTHON),bench)
+	$(VENV_FT)/bin/python -P benchmarks/scaling.py $(BENCH_ARGS)
+	@echo "Table above; JSON and plot in benchmarks/results/"
+
+# On the default (GIL) interpreter: the single-thread overhead only.
+bench-default:
+	$(call install_into,$(VENV_DEFAULT),$(PYTHON),bench)
+	$(VENV_DEFAULT)/bin/python -P benchmarks/scaling.py $(BENCH_ARGS)
+
+bench-313t:
+	$(MAKE) bench FT_VERSION=3.13
 
 clean:
 	rm -rf build dist *.egg-info .venv-* threadhandle/*.so threadhandle/_threadhandle.c
