@@ -41,7 +41,9 @@ How to read the table:
     so other processes disturb it least).
   * TH/local: ThreadHandle's ns/op divided by plain local's; the single-thread
     price of the proxy.  In the local_handle row it is local_handle(d)[5]
-    (plain local column) against d[5] (plain local).
+    (plain local column) against d[5] (plain local).  "incl. loop" is the
+    same ratio with the empty loop's cost added to both sides: whole loop
+    iterations, as a program that does this operation in a loop sees them.
   With more than two thread counts, a second table gives the scaling at each.
   "not installed" means the proxy's package does not import; "error" means
   the operation raised through that proxy (the reason is printed below).
@@ -671,13 +673,16 @@ def cell_state(workload: Workload, proxy: Proxy, cases_by_key: dict,
     return ""
 
 
-def ratio_text(workload: Workload, number_of: Callable) -> str:
+def ratio_text(workload: Workload, number_of: Callable,
+               loop: float = 0.0) -> str:
+    """TH/local; with `loop` (the empty loop's cost) added to both sides,
+    the ratio of whole loop iterations, as a program would see it."""
     of = workload.ratio_of or (workload.key, "threadhandle")
     to = workload.ratio_to or (workload.key, "local")
     numerator, denominator = number_of(of), number_of(to)
-    if numerator is None or denominator is None or denominator <= 0:
+    if numerator is None or denominator is None or denominator + loop <= 0:
         return "-"
-    return f"{numerator / denominator:.2f}"
+    return f"{(numerator + loop) / (denominator + loop):.2f}"
 
 
 def timing_tables(workloads: list, proxies: list, cases: list,
@@ -685,7 +690,8 @@ def timing_tables(workloads: list, proxies: list, cases: list,
                   cpu_shares: dict) -> str:
     cases_by_key = {case.key: case for case in cases}
     top = max(thread_counts)
-    header = ["workload"] + [proxy.label for proxy in proxies] + ["TH/local"]
+    header = (["workload"] + [proxy.label for proxy in proxies]
+              + ["TH/local", "incl. loop"])
 
     def ns_of(key: tuple):
         entry = summary.get(key)
@@ -693,12 +699,13 @@ def timing_tables(workloads: list, proxies: list, cases: list,
 
     rows = []
     empty = summary.get(("empty", "local"))
+    loop_ns = empty["ns_per_op"] if empty else 0.0
     if empty:
         text = f"{empty['ns_per_op']:.1f} ns"
         if top > 1:
             text += f" {empty['scaling'].get(top, float('nan')):.2f}x"
         rows.append([EMPTY_LOOP.label] + [text if p.key == "local" else "-"
-                                          for p in proxies] + ["-"])
+                                          for p in proxies] + ["-", "-"])
     for workload in workloads:
         row = [workload.label]
         for proxy in proxies:
@@ -713,6 +720,7 @@ def timing_tables(workloads: list, proxies: list, cases: list,
                 text += f" {scaling:.2f}x" if scaling else " ?"
             row.append(text)
         row.append(ratio_text(workload, ns_of))
+        row.append(ratio_text(workload, ns_of, loop_ns))
         rows.append(row)
 
     if top > 1:
