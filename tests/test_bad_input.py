@@ -3,6 +3,7 @@ class's methods with the wrong objects, and handles of objects whose
 special methods are broken.  Wherever there is a plain object to compare
 with, the handle must do what the object does (same result, or the same
 exception type)."""
+
 import asyncio
 import math
 import operator
@@ -30,29 +31,74 @@ def assert_same(func, obj, handle, compare_values=True):
     if compare_values or expected[0] == "raises":
         assert got == expected, f"{func}: object {expected}, handle {got}"
     else:
-        assert got[0] == expected[0], f"{func}: object {expected}, handle {got}"
+        assert (
+            got[0] == expected[0]
+        ), f"{func}: object {expected}, handle {got}"
 
 
 def run_isolated(code):
     """Run code in a fresh interpreter, so that a crash fails this test
     instead of killing the test run; the completed process."""
-    return subprocess.run([sys.executable, "-P", "-c", code],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-P", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 # ------------------------------------------- operands in every position
 
 BINARY_OPERATORS = [
-    operator.add, operator.sub, operator.mul, operator.truediv,
-    operator.floordiv, operator.mod, operator.pow, operator.lshift,
-    operator.rshift, operator.and_, operator.or_, operator.xor,
-    operator.matmul, divmod,
+    operator.add,
+    operator.sub,
+    operator.mul,
+    operator.truediv,
+    operator.floordiv,
+    operator.mod,
+    operator.pow,
+    operator.lshift,
+    operator.rshift,
+    operator.and_,
+    operator.or_,
+    operator.xor,
+    operator.matmul,
+    divmod,
 ]
 
-PLAIN_LEFT_OPERANDS = [7, 2, -3, 2.5, 3j, True, "ab", b"ab", [1], (1,), {1},
-                       {"a": 1}, None, frozenset({2})]
-RIGHT_OBJECTS = [7, 0, 2, -1, 1.5, 0.0, 2j, "xy", b"x", [2, 3], (4,), {1, 5},
-                 {"b": 2}, None, frozenset({1})]
+PLAIN_LEFT_OPERANDS = [
+    7,
+    2,
+    -3,
+    2.5,
+    3j,
+    True,
+    "ab",
+    b"ab",
+    [1],
+    (1,),
+    {1},
+    {"a": 1},
+    None,
+    frozenset({2}),
+]
+RIGHT_OBJECTS = [
+    7,
+    0,
+    2,
+    -1,
+    1.5,
+    0.0,
+    2j,
+    "xy",
+    b"x",
+    [2, 3],
+    (4,),
+    {1, 5},
+    {"b": 2},
+    None,
+    frozenset({1}),
+]
 
 
 def printf_style(op, left):
@@ -97,24 +143,41 @@ def test_binary_operators_with_handles_on_both_sides(op):
             assert got == expected, (op, left, right)
 
 
-@pytest.mark.parametrize("values", [
-    (2, 10, 7), (2, -1, 7), (3, 4, 0), (2.0, 3, 5), (2, 3.0, 5), (2, 3, 5.0),
-    (-2, 3, 7), (2, 10**20, 97), (2, 3, None), ("a", 2, 3), (2, "a", 3),
-    (2, 3, "a"), (None, None, None), (10**30, 10**30, 10**9 + 7),
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        (2, 10, 7),
+        (2, -1, 7),
+        (3, 4, 0),
+        (2.0, 3, 5),
+        (2, 3.0, 5),
+        (2, 3, 5.0),
+        (-2, 3, 7),
+        (2, 10**20, 97),
+        (2, 3, None),
+        ("a", 2, 3),
+        (2, "a", 3),
+        (2, 3, "a"),
+        (None, None, None),
+        (10**30, 10**30, 10**9 + 7),
+    ],
+)
 def test_three_argument_pow_with_handles_in_every_position(values):
     expected = outcome(pow, *values)
     for mask in range(1, 8):
-        args = [ThreadHandle(v) if mask & (1 << i) else v
-                for i, v in enumerate(values)]
+        args = [
+            ThreadHandle(v) if mask & (1 << i) else v
+            for i, v in enumerate(values)
+        ]
         assert outcome(pow, *args) == expected, (values, mask)
 
 
 def test_in_place_power_with_modulus_through_the_slot_wrapper():
     h = ThreadHandle(2)
     assert outcome(ThreadHandle.__ipow__, h, 10, 7) == outcome(pow, 2, 10, 7)
-    assert outcome(ThreadHandle.__ipow__, h, ThreadHandle(10), ThreadHandle(7)) \
-        == outcome(pow, 2, 10, 7)
+    assert outcome(
+        ThreadHandle.__ipow__, h, ThreadHandle(10), ThreadHandle(7)
+    ) == outcome(pow, 2, 10, 7)
     assert outcome(ThreadHandle.__pow__, h, 3, 0)[1] is ValueError
     assert outcome(ThreadHandle.__rpow__, h, 3, 5) == outcome(pow, 3, 2, 5)
 
@@ -126,23 +189,40 @@ def test_handle_as_a_sequence_index_and_repeat_count():
     assert [0] * ThreadHandle(2) == [0, 0]
     assert outcome(lambda: [1][ThreadHandle("x")])[1] is TypeError
     assert outcome(lambda: "ab" * ThreadHandle(2.5))[1] is TypeError
-    assert outcome(lambda: [1] * ThreadHandle(2**100))[1] in (OverflowError, MemoryError)
+    assert outcome(lambda: [1] * ThreadHandle(2**100))[1] in (
+        OverflowError,
+        MemoryError,
+    )
 
 
 # ------------------------------------------------ construction, misuse
 
-@pytest.mark.parametrize("call", [
-    lambda: ThreadHandle.__new__(ThreadHandle),
-    lambda: ThreadHandle.__new__(ThreadHandle, 1, 2),
-    lambda: ThreadHandle.__new__(ThreadHandle, obj=1),
-    lambda: ThreadHandle.__new__(int, 1),
-    lambda: ThreadHandle.__new__(),
-    lambda: ThreadHandle.__new__(1, 1),
-    lambda: object.__new__(ThreadHandle),
-    lambda: type.__call__(ThreadHandle),
-    lambda: ThreadHandle(*range(3)),
-], ids=["no-object", "two-objects", "keyword", "other-type", "no-type",
-        "not-a-type", "object.__new__", "type.__call__", "three"])
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ThreadHandle.__new__(ThreadHandle),
+        lambda: ThreadHandle.__new__(ThreadHandle, 1, 2),
+        lambda: ThreadHandle.__new__(ThreadHandle, obj=1),
+        lambda: ThreadHandle.__new__(int, 1),
+        lambda: ThreadHandle.__new__(),
+        lambda: ThreadHandle.__new__(1, 1),
+        lambda: object.__new__(ThreadHandle),
+        lambda: type.__call__(ThreadHandle),
+        lambda: ThreadHandle(*range(3)),
+    ],
+    ids=[
+        "no-object",
+        "two-objects",
+        "keyword",
+        "other-type",
+        "no-type",
+        "not-a-type",
+        "object.__new__",
+        "type.__call__",
+        "three",
+    ],
+)
 def test_construction_without_exactly_one_object_raises(call):
     with pytest.raises(TypeError):
         call()
@@ -163,10 +243,17 @@ def test_failed_construction_leaves_nothing_broken():
 
 def class_attribute_names():
     """Every callable in ThreadHandle's class dict, but the constructor."""
-    return sorted(name for name, value in vars(ThreadHandle).items()
-                  if callable(getattr(ThreadHandle, name))
-                  and name not in ("__new__", "__init_subclass__",
-                                   "__subclasshook__", "__class_getitem__"))
+    return sorted(
+        name
+        for name, value in vars(ThreadHandle).items()
+        if callable(getattr(ThreadHandle, name))
+        and name not in (
+            "__new__",
+            "__init_subclass__",
+            "__subclasshook__",
+            "__class_getitem__",
+        )
+    )
 
 
 # Not handles, for the `self` of a method called from its class.
@@ -197,7 +284,8 @@ def test_methods_called_from_the_class_with_the_wrong_self(name):
     result = run_isolated(code)
     assert result.returncode == 0 and result.stdout.strip() == "ok", (
         f"ThreadHandle.{name} with a wrong self: exit code "
-        f"{result.returncode}\n{result.stdout}\n{result.stderr[-3000:]}")
+        f"{result.returncode}\n{result.stdout}\n{result.stderr[-3000:]}"
+    )
 
 
 def wrong_arguments_cases():
@@ -207,8 +295,14 @@ def wrong_arguments_cases():
     cases = {
         "__add__(1, 2)": (lambda: H.__add__(1, 2), TypeError),
         "__radd__(H(1), 2)": (lambda: H.__radd__(H(1), 2), None),
-        "__getitem__(H([1]), 'x')": (lambda: H.__getitem__(H([1]), "x"), TypeError),
-        "__setitem__(H((1,)), 0, 1)": (lambda: H.__setitem__(H((1,)), 0, 1), TypeError),
+        "__getitem__(H([1]), 'x')": (
+            lambda: H.__getitem__(H([1]), "x"),
+            TypeError,
+        ),
+        "__setitem__(H((1,)), 0, 1)": (
+            lambda: H.__setitem__(H((1,)), 0, 1),
+            TypeError,
+        ),
         "__delitem__(H({}), 0)": (lambda: H.__delitem__(H({}), 0), KeyError),
         "__len__(H(5))": (lambda: H.__len__(H(5)), TypeError),
         "__next__(H([1]))": (lambda: H.__next__(H([1])), TypeError),
@@ -222,25 +316,46 @@ def wrong_arguments_cases():
         "__int__(H('x'))": (lambda: H.__int__(H("x")), ValueError),
         "__float__(H([]))": (lambda: H.__float__(H([])), TypeError),
         "__enter__(H(5))": (lambda: H.__enter__(H(5)), TypeError),
-        "__exit__(H(5), None, None, None)":
-            (lambda: H.__exit__(H(5), None, None, None), TypeError),
+        "__exit__(H(5), None, None, None)": (
+            lambda: H.__exit__(H(5), None, None, None),
+            TypeError,
+        ),
         "__aenter__(H(5))": (lambda: H.__aenter__(H(5)), TypeError),
-        "__getattribute__(H(5), 5)": (lambda: H.__getattribute__(H(5), 5), TypeError),
-        "__setattr__(H(5), 'real', 1)":
-            (lambda: H.__setattr__(H(5), "real", 1), AttributeError),
-        "__delattr__(H(5), None)": (lambda: H.__delattr__(H(5), None), TypeError),
+        "__getattribute__(H(5), 5)": (
+            lambda: H.__getattribute__(H(5), 5),
+            TypeError,
+        ),
+        "__setattr__(H(5), 'real', 1)": (
+            lambda: H.__setattr__(H(5), "real", 1),
+            AttributeError,
+        ),
+        "__delattr__(H(5), None)": (
+            lambda: H.__delattr__(H(5), None),
+            TypeError,
+        ),
         # The handle's comparison slot runs the whole comparison (both
         # sides), so its wrapper raises where int.__lt__ gives NotImplemented.
         "__lt__(H(1), H('a'))": (lambda: H.__lt__(H(1), H("a")), TypeError),
         "__eq__(H(1), H('a'))": (lambda: H.__eq__(H(1), H("a")), None),
         # format(1, 5) and int.__format__(1, 5) raise TypeError.
         "__format__(H(1), 5)": (lambda: H.__format__(H(1), 5), TypeError),
-        "__format__(H(1), None)": (lambda: H.__format__(H(1), None), TypeError),
-        "__round__(H(1.5), 'x')": (lambda: H.__round__(H(1.5), "x"), TypeError),
-        "__deepcopy__(H([1]), None)": (lambda: H.__deepcopy__(H([1]), None), None),
+        "__format__(H(1), None)": (
+            lambda: H.__format__(H(1), None),
+            TypeError,
+        ),
+        "__round__(H(1.5), 'x')": (
+            lambda: H.__round__(H(1.5), "x"),
+            TypeError,
+        ),
+        "__deepcopy__(H([1]), None)": (
+            lambda: H.__deepcopy__(H([1]), None),
+            None,
+        ),
     }
-    return [pytest.param(call, exception, id=text)
-            for text, (call, exception) in cases.items()]
+    return [
+        pytest.param(call, exception, id=text)
+        for text, (call, exception) in cases.items()
+    ]
 
 
 @pytest.mark.parametrize("call, exception", wrong_arguments_cases())
@@ -255,6 +370,7 @@ def test_slot_wrappers_with_handles_and_wrong_arguments(call, exception):
 
 
 # ------------------------------------------- objects with broken slots
+
 
 class LenNegative:
     def __len__(self):
@@ -366,6 +482,7 @@ class AwaitCoroutine:
     def __await__(self):
         async def inner():
             return 1
+
         return inner()
 
 
@@ -547,35 +664,71 @@ class SetattrRaises:
 def run_await(awaitable):
     async def waiter():
         return await awaitable
+
     return asyncio.run(waiter())
 
 
 # What to do with each object: (name, function).  Each runs on the object
 # and on a handle of it; both must agree.
 OPERATIONS = [
-    ("len", len), ("bool", bool), ("not", operator.not_), ("index", operator.index),
-    ("list-index", lambda x: [1, 2, 3][x]), ("range", range), ("int", int),
-    ("float", float), ("complex", complex), ("hash", hash), ("iter", iter),
-    ("list", list), ("next", next), ("await", run_await), ("missing", lambda x: x.missing),
+    ("len", len),
+    ("bool", bool),
+    ("not", operator.not_),
+    ("index", operator.index),
+    ("list-index", lambda x: [1, 2, 3][x]),
+    ("range", range),
+    ("int", int),
+    ("float", float),
+    ("complex", complex),
+    ("hash", hash),
+    ("iter", iter),
+    ("list", list),
+    ("next", next),
+    ("await", run_await),
+    ("missing", lambda x: x.missing),
     ("getattr-default", lambda x: getattr(x, "missing", None)),
-    ("hasattr", lambda x: hasattr(x, "missing")), ("attr", lambda x: x.attr),
-    ("==", lambda x: x == 1), ("== self", lambda x: x == unwrap(x)),
-    ("!=", lambda x: x != 1), ("<", lambda x: x < 1), ("1 <", lambda x: 1 < x),
-    ("eq-bool", lambda x: bool(x == 1)), ("in-list", lambda x: x in [1, 2]),
+    ("hasattr", lambda x: hasattr(x, "missing")),
+    ("attr", lambda x: x.attr),
+    ("==", lambda x: x == 1),
+    ("== self", lambda x: x == unwrap(x)),
+    ("!=", lambda x: x != 1),
+    ("<", lambda x: x < 1),
+    ("1 <", lambda x: 1 < x),
+    ("eq-bool", lambda x: bool(x == 1)),
+    ("in-list", lambda x: x in [1, 2]),
     ("list-count", lambda x: [unwrap(x), 1].count(x)),
-    ("dict-key", lambda x: {x: 1}), ("set", lambda x: {x}),
-    ("repr", repr), ("str", str), ("format", format), ("f-string", lambda x: f"{x}"),
-    ("format-spec", lambda x: format(x, "<5")), ("bytes", bytes), ("fspath", __import__("os").fspath),
-    ("reversed", reversed), ("length_hint", operator.length_hint),
-    ("getitem", lambda x: x[0]), ("setitem", lambda x: x.__setitem__(0, 1)),
-    ("delitem", lambda x: x.__delitem__(0)), ("contains", lambda x: 0 in x),
+    ("dict-key", lambda x: {x: 1}),
+    ("set", lambda x: {x}),
+    ("repr", repr),
+    ("str", str),
+    ("format", format),
+    ("f-string", lambda x: f"{x}"),
+    ("format-spec", lambda x: format(x, "<5")),
+    ("bytes", bytes),
+    ("fspath", __import__("os").fspath),
+    ("reversed", reversed),
+    ("length_hint", operator.length_hint),
+    ("getitem", lambda x: x[0]),
+    ("setitem", lambda x: x.__setitem__(0, 1)),
+    ("delitem", lambda x: x.__delitem__(0)),
+    ("contains", lambda x: 0 in x),
     ("with", lambda x: x.__enter__() and x.__exit__(None, None, None)),
-    ("round", round), ("round-2", lambda x: round(x, 2)), ("trunc", math.trunc),
-    ("floor", math.floor), ("ceil", math.ceil), ("call", lambda x: x(1, k=2)),
-    ("+", lambda x: x + 1), ("radd", lambda x: 1 + x), ("self+self", lambda x: x + x),
-    ("-", lambda x: -x), ("abs", abs), ("~", operator.invert),
-    ("dir", lambda x: type(dir(x))), ("setattr", lambda x: setattr(x, "a", 1)),
-    ("delattr", lambda x: delattr(x, "a")), ("divmod", lambda x: divmod(x, 1)),
+    ("round", round),
+    ("round-2", lambda x: round(x, 2)),
+    ("trunc", math.trunc),
+    ("floor", math.floor),
+    ("ceil", math.ceil),
+    ("call", lambda x: x(1, k=2)),
+    ("+", lambda x: x + 1),
+    ("radd", lambda x: 1 + x),
+    ("self+self", lambda x: x + x),
+    ("-", lambda x: -x),
+    ("abs", abs),
+    ("~", operator.invert),
+    ("dir", lambda x: type(dir(x))),
+    ("setattr", lambda x: setattr(x, "a", 1)),
+    ("delattr", lambda x: delattr(x, "a")),
+    ("divmod", lambda x: divmod(x, 1)),
 ]
 
 
@@ -595,17 +748,53 @@ def iadd(x):
 OPERATIONS.append(("+=", iadd))
 
 BROKEN = [
-    LenNegative, LenNotInt, LenFloat, LenHuge, LenRaises, IndexFloat,
-    IndexRaises, IntReturnsStr, FloatReturnsInt, ComplexReturnsFloat,
-    BoolRaises, BoolNotBool, HashNotInt, HashHuge, HashNone, HashRaises,
-    IterNotIterator, IterNone, IterSelfWithoutNext, NextRaises,
-    AwaitNotIterator, AwaitCoroutine, AwaitRaises, GetattrRaisesValueError,
-    GetattributeRaises, EqWeird, EqNotImplemented, EqRaises, ReprRaises,
-    ReprNotStr, StrNotStr, FormatNotStr, BytesNotBytes, FspathNotPath,
-    ReversedNone, LengthHintNegative, LengthHintNotInt, GetitemRaises,
-    EnterWithoutExit, ExitRaises, RoundRaises, CallRaises,
-    AddReturnsNotImplemented, InplaceReturnsOther, DirNotList,
-    DescriptorRaises, SetattrRaises,
+    LenNegative,
+    LenNotInt,
+    LenFloat,
+    LenHuge,
+    LenRaises,
+    IndexFloat,
+    IndexRaises,
+    IntReturnsStr,
+    FloatReturnsInt,
+    ComplexReturnsFloat,
+    BoolRaises,
+    BoolNotBool,
+    HashNotInt,
+    HashHuge,
+    HashNone,
+    HashRaises,
+    IterNotIterator,
+    IterNone,
+    IterSelfWithoutNext,
+    NextRaises,
+    AwaitNotIterator,
+    AwaitCoroutine,
+    AwaitRaises,
+    GetattrRaisesValueError,
+    GetattributeRaises,
+    EqWeird,
+    EqNotImplemented,
+    EqRaises,
+    ReprRaises,
+    ReprNotStr,
+    StrNotStr,
+    FormatNotStr,
+    BytesNotBytes,
+    FspathNotPath,
+    ReversedNone,
+    LengthHintNegative,
+    LengthHintNotInt,
+    GetitemRaises,
+    EnterWithoutExit,
+    ExitRaises,
+    RoundRaises,
+    CallRaises,
+    AddReturnsNotImplemented,
+    InplaceReturnsOther,
+    DirNotList,
+    DescriptorRaises,
+    SetattrRaises,
 ]
 
 # Operations that change the object: each side gets a fresh one.
@@ -614,14 +803,30 @@ MUTATING = {"setattr", "delattr", "setitem", "delitem", "+="}
 # iterator's identity is its own.
 COMPARED_BY_TYPE = {"repr", "iter", "reversed"}
 # Types whose values == compares without running user code.
-PLAIN_VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None),
-                     tuple, list, dict, set, frozenset, range, type)
+PLAIN_VALUE_TYPES = (
+    int,
+    float,
+    complex,
+    str,
+    bytes,
+    bool,
+    type(None),
+    tuple,
+    list,
+    dict,
+    set,
+    frozenset,
+    range,
+    type,
+)
 
 
 def same_value(a, b):
     if type(a) is not type(b):
         return False
-    if isinstance(a, PLAIN_VALUE_TYPES) and not isinstance(a, (tuple, list, dict, set)):
+    if isinstance(a, PLAIN_VALUE_TYPES) and not isinstance(
+        a, (tuple, list, dict, set)
+    ):
         return a == b or (a != a and b != b)  # NaN equals NaN here
     return True  # user objects (and containers of them): the type suffices
 
@@ -630,7 +835,8 @@ def same_value(a, b):
     # AwaitCoroutine's coroutine is refused by `await`, never run.
     "ignore:coroutine .* was never awaited:RuntimeWarning",
     # int() of RoundRaises falls back to __trunc__ on 3.11 and 3.12.
-    "ignore:The delegation of int\\(\\) to __trunc__:DeprecationWarning")
+    "ignore:The delegation of int\\(\\) to __trunc__:DeprecationWarning",
+)
 @pytest.mark.parametrize("cls", BROKEN, ids=lambda c: c.__name__)
 def test_handle_of_object_with_broken_special_methods(cls):
     """Every operation on a handle of an object whose special methods are
@@ -651,7 +857,9 @@ def test_handle_of_object_with_broken_special_methods(cls):
         if not same:
             mismatches.append((name, expected, got))
     assert not mismatches, "\n".join(
-        f"{cls.__name__}: {name}: object {e}, handle {g}" for name, e, g in mismatches)
+        f"{cls.__name__}: {name}: object {e}, handle {g}"
+        for name, e, g in mismatches
+    )
 
 
 def test_handle_of_iterator_whose_next_raises_stops_cleanly():
@@ -691,8 +899,12 @@ def test_comparison_returning_weird_object_is_returned_as_is():
 
 
 def test_broken_len_in_containers_of_handles():
-    for cls, exc in [(LenNegative, ValueError), (LenNotInt, TypeError),
-                     (LenHuge, OverflowError), (LenRaises, ZeroDivisionError)]:
+    for cls, exc in [
+        (LenNegative, ValueError),
+        (LenNotInt, TypeError),
+        (LenHuge, OverflowError),
+        (LenRaises, ZeroDivisionError),
+    ]:
         handle = ThreadHandle(cls())
         with pytest.raises(exc):
             len(handle)

@@ -11,6 +11,7 @@ interleaving of threads is not reproducible, the operation mix is.
 
 Run alone with ``python -m pytest tests/test_stress.py``.
 """
+
 import gc
 import os
 import random
@@ -42,8 +43,10 @@ RACE_EXCEPTIONS = (
 
 
 def is_race_exception(exc):
-    return any(type(exc) is kind and text in str(exc)
-               for kind, text in RACE_EXCEPTIONS)
+    return any(
+        type(exc) is kind and text in str(exc)
+        for kind, text in RACE_EXCEPTIONS
+    )
 
 
 class Stress:
@@ -74,9 +77,13 @@ class Stress:
         for name, func, count in roles:
             for _ in range(count):
                 rng = random.Random(self.seed * 1000 + index)
-                threads.append(threading.Thread(
-                    target=self._thread, args=(name, func, index, rng),
-                    name=f"stress-{name}-{index}"))
+                threads.append(
+                    threading.Thread(
+                        target=self._thread,
+                        args=(name, func, index, rng),
+                        name=f"stress-{name}-{index}",
+                    )
+                )
                 index += 1
         assert index == THREADS, index
         for thread in threads:
@@ -88,7 +95,9 @@ class Stress:
         assert not hung, f"seed={self.seed}: still running: {hung}"
         assert not self.errors, (
             f"seed={self.seed} (THREADHANDLE_STRESS_SEED): "
-            f"{len(self.errors)} error(s):\n" + "\n".join(self.errors[:20]))
+            f"{len(self.errors)} error(s):\n"
+            + "\n".join(self.errors[:20])
+        )
 
     def _thread(self, name, func, index, rng):
         try:
@@ -108,8 +117,12 @@ class Stress:
         except Exception as exc:  # noqa: BLE001 - checked just below
             if is_race_exception(exc):
                 return False
-            self.fail(role, index, f"{getattr(operation, '__name__', operation)}: "
-                      + "".join(traceback.format_exception(exc)))
+            self.fail(
+                role,
+                index,
+                f"{getattr(operation, '__name__', operation)}: "
+                + "".join(traceback.format_exception(exc)),
+            )
             raise StopThread from exc
         return True
 
@@ -124,11 +137,14 @@ def unexpected(stress, name, index, what):
 
 
 def report(stress, seconds):
-    print(f"stress seed={stress.seed} seconds={seconds:.1f} "
-          f"operations={dict(sorted(stress.counts.items()))}")
+    print(
+        f"stress seed={stress.seed} seconds={seconds:.1f} "
+        f"operations={dict(sorted(stress.counts.items()))}"
+    )
 
 
 # --------------------------------------------- shared builtin containers
+
 
 def test_shared_containers_through_handles():
     """Dicts, lists and sets shared by 16 threads.  Each user thread owns
@@ -138,15 +154,18 @@ def test_shared_containers_through_handles():
     stress = Stress(seconds, SEED)
     print(f"stress seed={SEED} seconds={seconds:.1f}")
     shared_dict = {("shared", i): i for i in range(64)}
-    shared_list = []          # users' own tokens only: final content known
+    shared_list = []  # users' own tokens only: final content known
     scratch_list = list(range(64))
     shared_set = set(range(64))
-    handles_pool = []         # handles made by one thread, used by others
-    expected = {}             # index -> (dict items, list tokens, set items)
+    handles_pool = []  # handles made by one thread, used by others
+    expected = {}  # index -> (dict items, list tokens, set items)
 
     def user(index, rng):
-        hd, hl, hs = (ThreadHandle(shared_dict), ThreadHandle(shared_list),
-                      ThreadHandle(shared_set))
+        hd, hl, hs = (
+            ThreadHandle(shared_dict),
+            ThreadHandle(shared_list),
+            ThreadHandle(shared_set),
+        )
         hscratch = ThreadHandle(scratch_list)
         own_items = {}
         own_tokens = []
@@ -202,7 +221,9 @@ def test_shared_containers_through_handles():
             elif choice == 7:
                 stress.attempt("user", index, hd.__delitem__, shared_key())
             elif choice == 8:
-                stress.attempt("user", index, lambda: sum(1 for _ in hd.items()))
+                stress.attempt(
+                    "user", index, lambda: sum(1 for _ in hd.items())
+                )
             elif choice == 9:
                 check(len(hd) >= len(own_items), "len(dict)")
                 check(hd == hd and not (hd != shared_dict), "dict ==")
@@ -219,8 +240,10 @@ def test_shared_containers_through_handles():
                     hl.extend([token])
                 else:
                     hl += [token]
-                    check(type(hl) is ThreadHandle and unwrap(hl) is shared_list,
-                          "list += must keep the same handle")
+                    check(
+                        type(hl) is ThreadHandle and unwrap(hl) is shared_list,
+                        "list += must keep the same handle",
+                    )
                 own_tokens.append(token)
             elif choice == 11 and own_tokens:
                 token = own_tokens.pop(rng.randrange(len(own_tokens)))
@@ -228,8 +251,9 @@ def test_shared_containers_through_handles():
             elif choice == 12:
                 n = len(hl)
                 if n:
-                    stress.attempt("user", index, hl.__getitem__,
-                                   rng.randrange(-n, n))
+                    stress.attempt(
+                        "user", index, hl.__getitem__, rng.randrange(-n, n)
+                    )
                 stress.attempt("user", index, hl.__getitem__, slice(0, 5))
             elif choice == 13:
                 # Not `own_tokens[-1] in hl`: on free-threaded builds a
@@ -240,8 +264,12 @@ def test_shared_containers_through_handles():
             elif choice == 14:
                 copy_ = hl + []
                 check(type(copy_) is list, "list +")
-                check(type([1] + hl) is list and type(2 * hl) is list
-                      and type(hl * 2) is list, "reflected list ops")
+                check(
+                    type([1] + hl) is list
+                    and type(2 * hl) is list
+                    and type(hl * 2) is list,
+                    "reflected list ops",
+                )
                 stress.attempt("user", index, lambda: [t for t in hl])
             # --- scratch list, shared by everyone
             elif choice == 15:
@@ -251,8 +279,13 @@ def test_shared_containers_through_handles():
             elif choice == 17:
                 n = len(hscratch)
                 if n:
-                    stress.attempt("user", index, hscratch.__setitem__,
-                                   rng.randrange(-n, n), rng.randrange(100))
+                    stress.attempt(
+                        "user",
+                        index,
+                        hscratch.__setitem__,
+                        rng.randrange(-n, n),
+                        rng.randrange(100),
+                    )
             elif choice == 18:
                 stress.attempt("user", index, hscratch.sort)
                 stress.attempt("user", index, lambda: sorted(hscratch))
@@ -267,7 +300,10 @@ def test_shared_containers_through_handles():
                 own_elements.discard(element)
             elif choice == 21:
                 element = key()
-                check((element in hs) == (element in own_elements), "set contains")
+                check(
+                    (element in hs) == (element in own_elements),
+                    "set contains",
+                )
             elif choice == 22:
                 n = rng.randrange(96)
                 if rng.random() < 0.5:
@@ -286,7 +322,9 @@ def test_shared_containers_through_handles():
                 check(hs is before, "set in-place op must keep the handle")
             # --- handles made and dropped, used by other threads
             elif choice == 25:
-                h = ThreadHandle(rng.choice((shared_dict, shared_list, shared_set)))
+                h = ThreadHandle(
+                    rng.choice((shared_dict, shared_list, shared_set))
+                )
                 handles_pool.append(h)
                 if len(handles_pool) > 64:
                     stress.attempt("user", index, handles_pool.pop, 0)
@@ -294,16 +332,32 @@ def test_shared_containers_through_handles():
                 if handles_pool:
                     h = stress_choice(rng, handles_pool)
                     if h is not None:
-                        check(len(h) >= 0 and bool(h) in (True, False), "foreign handle")
-                        check(isinstance(h.copy(), (dict, list, set)), "foreign copy()")
+                        check(
+                            len(h) >= 0 and bool(h) in (True, False),
+                            "foreign handle",
+                        )
+                        check(
+                            isinstance(h.copy(), (dict, list, set)),
+                            "foreign copy()",
+                        )
             elif choice == 27:
                 h = ThreadHandle(ThreadHandle(hd))
-                check(unwrap(h) is shared_dict and h == shared_dict, "handle of handle")
+                check(
+                    unwrap(h) is shared_dict and h == shared_dict,
+                    "handle of handle",
+                )
             elif choice == 28:
-                check(hash(ThreadHandle(("own", index))) == hash(("own", index)), "hash")
-                check(str(hl)[:1] == "[" and format(hd)[:1] == "{", "str/format")
+                check(
+                    hash(ThreadHandle(("own", index))) == hash(("own", index)),
+                    "hash",
+                )
+                check(
+                    str(hl)[:1] == "[" and format(hd)[:1] == "{", "str/format"
+                )
             else:
-                check(hd.__class__ is dict and hl.__class__ is list, "__class__")
+                check(
+                    hd.__class__ is dict and hl.__class__ is list, "__class__"
+                )
         expected[index] = (own_items, own_tokens, own_elements)
         return done
 
@@ -320,13 +374,22 @@ def test_shared_containers_through_handles():
                 for i in range(8):
                     shared_dict[("shared", rng.randrange(96))] = i
             elif choice == 3:
-                stress.attempt("mutator", index, shared_dict.pop, ("shared", rng.randrange(96)))
+                stress.attempt(
+                    "mutator",
+                    index,
+                    shared_dict.pop,
+                    ("shared", rng.randrange(96)),
+                )
             elif choice == 4:
-                shared_set.symmetric_difference_update({rng.randrange(96) for _ in range(8)})
+                shared_set.symmetric_difference_update(
+                    {rng.randrange(96) for _ in range(8)}
+                )
             elif choice == 5:
-                stress.attempt("mutator", index, shared_set.remove, rng.randrange(96))
+                stress.attempt(
+                    "mutator", index, shared_set.remove, rng.randrange(96)
+                )
             elif choice == 6:
-                del scratch_list[:rng.randrange(4)]
+                del scratch_list[: rng.randrange(4)]
                 scratch_list.extend(range(rng.randrange(6)))
             else:
                 # A burst of new keys, to make the dict resize under readers.
@@ -356,24 +419,37 @@ def test_shared_containers_through_handles():
                     break
                 time.sleep(0.005)
             else:
-                unexpected(stress, "collector", index,
-                           "a cycle through a handle was never collected")
+                unexpected(
+                    stress,
+                    "collector",
+                    index,
+                    "a cycle through a handle was never collected",
+                )
             time.sleep(rng.random() * 0.1)
         return done
 
-    roles = [("user", user, 12), ("mutator", mutator, 3), ("collector", collector, 1)]
+    roles = [
+        ("user", user, 12),
+        ("mutator", mutator, 3),
+        ("collector", collector, 1),
+    ]
     stress.run(roles)
     report(stress, seconds)
 
     # Every thread's own keys, tokens and elements are exactly there.
     for index, (own_items, own_tokens, own_elements) in expected.items():
-        in_dict = {k: v for k, v in shared_dict.items()
-                   if k[0] == "own" and k[1] == index}
+        in_dict = {
+            k: v
+            for k, v in shared_dict.items()
+            if k[0] == "own" and k[1] == index
+        }
         assert in_dict == own_items, f"seed={SEED}: dict of user {index}"
         # Removals keep the order of the rest: still in append order.
         in_list = [t for t in shared_list if t[1] == index]
         assert in_list == own_tokens, f"seed={SEED}: list of user {index}"
-        in_set = {e for e in shared_set if isinstance(e, tuple) and e[1] == index}
+        in_set = {
+            e for e in shared_set if isinstance(e, tuple) and e[1] == index
+        }
         assert in_set == own_elements, f"seed={SEED}: set of user {index}"
     assert len(expected) == 12
     assert len(shared_list) == sum(len(t) for _, t, _ in expected.values())
@@ -389,6 +465,7 @@ def stress_choice(rng, pool):
 
 
 # ----------------------------------- user objects, classes that change
+
 
 class Base:
     """Layout shared by A and B, so that ``__class__`` can move between
@@ -436,12 +513,14 @@ class Base:
 def make_kind(letter, version):
     def kind(self):
         return f"{letter}{version}"
+
     return kind
 
 
 def make_spare(n):
     def spare(self):
         return n
+
     spare.__name__ = f"m{n}"
     return spare
 
@@ -451,7 +530,9 @@ def make_class(letter):
     other one.  New classes replace old ones before CPython stops giving
     them version tags (after about 1000 changes per class), so that bound
     methods stay cacheable all through the run."""
-    return type(letter, (Base,), {"__slots__": (), "kind": make_kind(letter, 0)})
+    return type(
+        letter, (Base,), {"__slots__": (), "kind": make_kind(letter, 0)}
+    )
 
 
 # More method names than a handle's cache has entries, to churn it.
@@ -506,12 +587,18 @@ def test_user_objects_with_changing_classes():
             elif choice == 4:
                 check(h + 1 == obj.value + 1 and 1 + h == obj.value + 1, "+")
             elif choice == 5:
-                check(h == obj and hash(h) == hash(obj) and not (h != obj), "== / hash")
+                check(
+                    h == obj and hash(h) == hash(obj) and not (h != obj),
+                    "== / hash",
+                )
             elif choice == 6:
                 check(len(h) == obj.value and obj.value in h, "len / in")
                 check(list(h) == [2 * k for k in range(obj.value)], "iter")
             elif choice == 7:
-                check(isinstance(h, Base) and h.__class__.__name__ in ("A", "B"), "__class__")
+                check(
+                    isinstance(h, Base) and h.__class__.__name__ in ("A", "B"),
+                    "__class__",
+                )
             elif choice == 8:
                 # Through a handle another thread made: no cache there.
                 other = ThreadHandle(obj)
@@ -540,8 +627,12 @@ def test_user_objects_with_changing_classes():
             own.__class__ = classes[letter]
             kind = h.kind()
             if kind[0] != letter:
-                unexpected(stress, "class_switcher", index,
-                           f"kind() is {kind!r} after __class__ = {letter}")
+                unexpected(
+                    stress,
+                    "class_switcher",
+                    index,
+                    f"kind() is {kind!r} after __class__ = {letter}",
+                )
             rng.choice(shared).__class__ = classes[rng.choice("AB")]
         return done
 
@@ -565,8 +656,13 @@ def test_user_objects_with_changing_classes():
             changes[letter] += 1
             got = handles[letter].kind()
             if got != f"{letter}{version}":
-                unexpected(stress, "method_replacer", index,
-                           f"kind() is {got!r} after {letter}.kind = version {version}")
+                unexpected(
+                    stress,
+                    "method_replacer",
+                    index,
+                    f"kind() is {got!r} after {letter}.kind = version"
+                    f" {version}",
+                )
             if base_changes < BASE_CHANGES and rng.random() < 0.05:
                 # Changes of Base reach A and B through the MRO.
                 base_changes += 1
@@ -587,13 +683,22 @@ def test_user_objects_with_changing_classes():
             time.sleep(rng.random() * 0.1)
         return done
 
-    roles = [("user", user, 12), ("class_switcher", class_switcher, 2),
-             ("method_replacer", method_replacer, 1), ("collector", collector, 1)]
+    roles = [
+        ("user", user, 12),
+        ("class_switcher", class_switcher, 2),
+        ("method_replacer", method_replacer, 1),
+        ("collector", collector, 1),
+    ]
     stress.run(roles)
     report(stress, seconds)
 
     for index in range(THREADS):
         total = sum(obj.counts[index] for obj in shared)
-        assert total == bumps[index], f"seed={stress.seed}: bumps of thread {index}"
+        assert (
+            total == bumps[index]
+        ), f"seed={stress.seed}: bumps of thread {index}"
     assert sum(bumps) > 0
-    assert all(isinstance(obj, Base) and type(obj).__name__ in ("A", "B") for obj in shared)
+    assert all(
+        isinstance(obj, Base) and type(obj).__name__ in ("A", "B")
+        for obj in shared
+    )
