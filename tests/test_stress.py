@@ -15,6 +15,7 @@ Run alone with ``python -m pytest tests/test_stress.py``.
 import gc
 import os
 import random
+import sys
 import threading
 import time
 import traceback
@@ -95,8 +96,7 @@ class Stress:
         assert not hung, f"seed={self.seed}: still running: {hung}"
         assert not self.errors, (
             f"seed={self.seed} (THREADHANDLE_STRESS_SEED): "
-            f"{len(self.errors)} error(s):\n"
-            + "\n".join(self.errors[:20])
+            f"{len(self.errors)} error(s):\n" + "\n".join(self.errors[:20])
         )
 
     def _thread(self, name, func, index, rng):
@@ -150,7 +150,7 @@ def test_shared_containers_through_handles():
     """Dicts, lists and sets shared by 16 threads.  Each user thread owns
     some keys, list items and set elements (so their final contents are
     known exactly) and also reads and writes shared ones at random."""
-    seconds = TOTAL_SECONDS * 0.55
+    seconds = TOTAL_SECONDS * 0.5
     stress = Stress(seconds, SEED)
     print(f"stress seed={SEED} seconds={seconds:.1f}")
     shared_dict = {("shared", i): i for i in range(64)}
@@ -536,7 +536,9 @@ def make_class(letter):
 
 
 # More method names than a handle's cache has entries, to churn it.
-SPARE_METHODS = [f"m{n}" for n in range(10)]
+# Interned, as names written in code are: the method cache keeps only
+# interned names (getattr(h, f"m{n}") alone would never be cached).
+SPARE_METHODS = [sys.intern(f"m{n}") for n in range(10)]
 for _n, _name in enumerate(SPARE_METHODS):
     setattr(Base, _name, make_spare(_n))
 
@@ -554,7 +556,7 @@ def test_user_objects_with_changing_classes():
     between them.  Cached bound methods must never outlive those changes:
     each changing thread checks its own changes exactly through its
     handles."""
-    seconds = TOTAL_SECONDS * 0.45
+    seconds = TOTAL_SECONDS * 0.4
     stress = Stress(seconds, SEED + 1)
     print(f"stress seed={SEED + 1} seconds={seconds:.1f}")
     classes = {"A": make_class("A"), "B": make_class("B")}
@@ -702,3 +704,65 @@ def test_user_objects_with_changing_classes():
         isinstance(obj, Base) and type(obj).__name__ in ("A", "B")
         for obj in shared
     )
+
+
+# ------------------------------- one handle used by many threads at once
+
+
+class Service:
+    """Many methods, more than a handle's cache has entries."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+for _n in range(12):
+    setattr(Service, f"m{_n}", make_spare(_n))
+
+
+def test_handles_shared_between_threads_while_their_owner_caches():
+    """Handles are meant to be one per thread, but sharing one is allowed
+    (only slower): the thread that made a handle fills and churns its
+    method cache while other threads call methods, read attributes and
+    take sys.getsizeof() of the same handle.  Each owner keeps making new
+    handles, so that the cache's first allocation races with readers."""
+    seconds = TOTAL_SECONDS * 0.1
+    stress = Stress(seconds, SEED + 2)
+    print(f"stress seed={SEED + 2} seconds={seconds:.1f}")
+    services = [Service(i) for i in range(4)]
+    published = [ThreadHandle(s) for s in services]  # slot i: owner i's
+    names = [sys.intern(f"m{n}") for n in range(12)]  # cacheable names
+
+    def owner(index, rng):
+        done = 0
+        service = services[index]
+        while stress.running():
+            done += 1
+            h = ThreadHandle(service)
+            published[index] = h
+            for name in rng.sample(names, 6):
+                if getattr(h, name)() != int(name[1:]):
+                    unexpected(stress, "owner", index, f"{name}() wrong")
+            if h.value != index:
+                unexpected(stress, "owner", index, "value wrong")
+        return done
+
+    def reader(index, rng):
+        done = 0
+        while stress.running():
+            done += 1
+            slot = rng.randrange(len(published))
+            h = published[slot]
+            name = rng.choice(names)
+            if getattr(h, name)() != int(name[1:]) or h.value != slot:
+                unexpected(stress, "reader", index, f"{name} via {slot}")
+            if sys.getsizeof(h) <= 0:
+                unexpected(stress, "reader", index, "getsizeof")
+        return done
+
+    roles = [("owner", owner, 4), ("reader", reader, 12)]
+    stress.run(roles)
+    report(stress, seconds)
+    assert stress.counts["owner"] > 0 and stress.counts["reader"] > 0
