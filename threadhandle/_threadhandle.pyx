@@ -131,7 +131,7 @@ cdef class ThreadHandle:
     def __bytes__(self):
         return bytes(self.obj)
 
-    def __format__(self, format_spec):
+    def __format__(self, str format_spec not None):
         return format(self.obj, format_spec)
 
     def __fspath__(self):
