@@ -7,7 +7,8 @@
 #         is built with -fsanitize=address,undefined and the whole test suite
 #         runs on $PYTHON (default python3, a GIL build) and on the
 #         free-threaded $FT_VERSION (default 3.14) from
-#         scripts/freethreaded-python, with gcc's ASan runtime preloaded.
+#         scripts/freethreaded-python (but for one stress test, see
+#         run_asan), with gcc's ASan runtime preloaded.
 #         LeakSanitizer is on for the GIL build (PYTHONMALLOC=malloc;
 #         scripts/lsan.supp would list CPython's own interpreter-lifetime
 #         allocations, none needed so far); UBSan errors are fatal.
@@ -161,8 +162,20 @@ run_asan() {
         # malloc block only a Python object points to (OpenSSL's, for
         # _hashlib): leaks are checked on the GIL build, and by
         # tests/test_lifetimes.py (tracemalloc) on both.
-        local pymalloc=malloc detect_leaks=1
-        [[ "$tag" == *t ]] && pymalloc=mimalloc_debug detect_leaks=0
+        #
+        # One test cannot run there: with libasan preloaded, the
+        # interpreter's memmove is ASan's, which copies byte by byte, and
+        # free-threaded CPython reads list items without the lock while
+        # list.remove/insert/pop move them with memmove; readers then see
+        # torn pointers and crash.  A plain list does the same (twelve
+        # threads doing `x in l` and l.remove()): it is not threadhandle's.
+        # That test still runs under TSan, on 3.14t without sanitizers, and
+        # here on the GIL build.
+        local pymalloc=malloc detect_leaks=1 deselect=()
+        if [[ "$tag" == *t ]]; then
+            pymalloc=mimalloc_debug detect_leaks=0
+            deselect=(--deselect tests/test_stress.py::test_shared_containers_through_handles)
+        fi
         say "tests on Python $tag under ASan+UBSan (PYTHONMALLOC=$pymalloc, leak checks: $detect_leaks)"
         local reports
         reports=$(mktemp -d "${TMPDIR:-/tmp}/threadhandle-asan-reports.XXXXXX")
@@ -175,10 +188,10 @@ run_asan() {
             UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
             THREADHANDLE_STRESS_SECONDS="${THREADHANDLE_STRESS_SECONDS:-30}"
         )
-        printf '+ %s %s\n' "${env_[*]}" "$(pytest_cmd "$venv")"
+        printf '+ %s %s %s\n' "${env_[*]}" "$(pytest_cmd "$venv")" "${deselect[*]}"
         local failed=0
         # shellcheck disable=SC2046 # the pytest command line is split on purpose
-        env "${env_[@]}" $(pytest_cmd "$venv") || failed=1
+        env "${env_[@]}" $(pytest_cmd "$venv") "${deselect[@]}" || failed=1
         show_reports "$reports" "ASan/UBSan/LSan on Python $tag" || failed=1
         rm -rf "$reports"
         if [ $failed = 1 ]; then
