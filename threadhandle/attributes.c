@@ -61,6 +61,28 @@ is_plain_method(PyObject *descr)
            || Py_IS_TYPE(descr, &PyWrapperDescr_Type);
 }
 
+/* h->cache is written only by the owning thread; other threads read it
+ * only for sys.getsizeof() and the test helper, hence atomic accesses. */
+static inline struct th_method_cache *
+cache_load(ThreadHandleObject *h)
+{
+#ifdef Py_GIL_DISABLED
+    return (struct th_method_cache *)_Py_atomic_load_ptr_relaxed(&h->cache);
+#else
+    return h->cache;
+#endif
+}
+
+static inline void
+cache_publish(ThreadHandleObject *h, struct th_method_cache *cache)
+{
+#ifdef Py_GIL_DISABLED
+    _Py_atomic_store_ptr_relaxed(&h->cache, cache);
+#else
+    h->cache = cache;
+#endif
+}
+
 static void
 cache_store(ThreadHandleObject *h, PyObject *name, PyTypeObject *tp,
             unsigned int version, PyObject *method)
@@ -71,7 +93,7 @@ cache_store(ThreadHandleObject *h, PyObject *name, PyTypeObject *tp,
         if (cache == NULL) {
             return;  /* no cache is only slower */
         }
-        h->cache = cache;
+        cache_publish(h, cache);
     }
     th_cache_entry *entry = cache_entry_for(cache, name);
     th_cache_entry old = *entry;
@@ -129,8 +151,9 @@ th_getattro(PyObject *self, PyObject *name)
     ThreadHandleObject *h = (ThreadHandleObject *)self;
     PyObject *obj = h->obj;
     PyTypeObject *tp = Py_TYPE(obj);
-    struct th_method_cache *cache = h->cache;
-    if (cache != NULL && th_owned_by_current_thread(self)) {
+    /* Ownership first: only the owner may look at h->cache here. */
+    struct th_method_cache *cache;
+    if (th_owned_by_current_thread(self) && (cache = h->cache) != NULL) {
         th_cache_entry *entry = cache_entry_for(cache, name);
         if (entry->name == name && entry->type == tp
             && entry->version == th_type_version(tp))
@@ -185,15 +208,19 @@ th_cache_free(ThreadHandleObject *h)
 Py_ssize_t
 th_cache_sizeof(ThreadHandleObject *h)
 {
-    return h->cache == NULL ? 0 : (Py_ssize_t)sizeof(struct th_method_cache);
+    if (cache_load(h) == NULL) {
+        return 0;
+    }
+    return (Py_ssize_t)sizeof(struct th_method_cache);
 }
 
-/* The names cached in h, for tests. */
+/* The names cached in h, for tests: from the owning thread, or once the
+ * owner no longer uses h. */
 PyObject *
 th_cache_names(ThreadHandleObject *h)
 {
     PyObject *names = PyList_New(0);
-    struct th_method_cache *cache = h->cache;
+    struct th_method_cache *cache = cache_load(h);
     if (names == NULL || cache == NULL) {
         return names;
     }
