@@ -13,9 +13,9 @@ VENV_FT := .venv-ft$(FT_VERSION)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: test test-default test-ft test-all bench bench-default bench-313t clean
+.PHONY: test test-default test-ft test-parallel test-all bench bench-default bench-313t clean
 
-test: test-default test-ft
+test: test-default test-ft test-parallel asan tsan
 
 # A venv with the build requirements and the test extra, then the package
 # itself, rebuilt from source every time (the C sources may have changed).
@@ -34,6 +34,14 @@ test-default:
 test-ft:
 	$(call install_into,$(VENV_FT),$(FT_PYTHON),test)
 	$(VENV_FT)/bin/python -P -m pytest $(PYTEST_ARGS)
+
+# The functional suite with every test run by 4 threads at once
+# (pytest-run-parallel), on the free-threaded interpreter.  Tests that cannot
+# run that way are marked thread_unsafe, with the reason.
+test-parallel: test-ft
+	$(VENV_FT)/bin/python -m pip install -q pytest-run-parallel
+	$(VENV_FT)/bin/python -P -m pytest --parallel-threads=4 -q -p no:cacheprovider \
+		--ignore=tests/test_stress.py $(PYTEST_ARGS)
 
 # The other interpreters this machine has (pyenv's GIL builds, 3.13t).
 test-all: test

@@ -228,6 +228,7 @@ operations = st.lists(
 )
 
 
+@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
 @settings(max_examples=100, deadline=None)
 @given(operations, st.integers(1, 4))
 def test_cache_matches_a_model(ops, limit):
