@@ -109,6 +109,19 @@ show_reports() {
     shopt -s nullglob
     local files=("$dir"/*)
     shopt -u nullglob
+    # The runtime is preloaded, so programs that tests start (a shell's
+    # `tr`, say) write reports too: only those with a frame in Python or in
+    # threadhandle count.
+    local kept=() file
+    for file in "${files[@]}"; do
+        if grep -qiE 'python|threadhandle' "$file"; then
+            kept+=("$file")
+        else
+            echo "$what: ignored $(basename "$file"), not from a Python process:"
+            grep -m3 -E '^ +#[0-9]' "$file" | sed 's/^/    /'
+        fi
+    done
+    files=("${kept[@]+"${kept[@]}"}")
     if [ ${#files[@]} -eq 0 ]; then
         echo "$what: no reports"
         return 0
