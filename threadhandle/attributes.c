@@ -161,9 +161,11 @@ th_getattro(PyObject *self, PyObject *name)
             return Py_NewRef(entry->method);
         }
     }
-    if (!type_allows_cache(tp) && tp->tp_getattro != NULL) {
-        /* Instance attributes and custom lookups: straight to the object. */
-        return tp->tp_getattro(obj, name);
+    if (!type_allows_cache(tp)) {
+        /* Instance attributes and custom lookups: straight to the object
+         * (through PyObject_GetAttr for types with only a tp_getattr). */
+        return tp->tp_getattro != NULL ? tp->tp_getattro(obj, name)
+                                       : PyObject_GetAttr(obj, name);
     }
     return getattr_and_cache(h, name);
 }
