@@ -457,6 +457,17 @@ def test_class_of_a_cached_method_can_be_collected_after_the_handle():
 
         return Temporary
 
+    # The same without a handle first: 3.13t, once another thread has run,
+    # does not collect such a class at all (CPython's behaviour, not ours).
+    cls = make()
+    cls_ref = weakref.ref(cls)
+    cls().f()
+    del cls
+    gc.collect()
+    if cls_ref() is not None:
+        pytest.skip("this interpreter keeps the class alive even without "
+                    "a handle")
+
     cls = make()
     cls_ref = weakref.ref(cls)
     h = ThreadHandle(cls())
