@@ -14,6 +14,11 @@ Proxies (columns):
   ThreadHandle           threadhandle.ThreadHandle(obj), made in each thread
   cereggii.ThreadHandle  the same idea from the cereggii package
   ft_utils LocalWrapper  ft_utils.local.LocalWrapper(obj), made in each thread
+  slot floor             benchmarks/floor_proxy.c, compiled on demand: a
+                         proxy that only loads the object's slot and calls
+                         it (no checks, no fallbacks).  Not usable as a
+                         proxy; its cost over plain local is what CPython's
+                         slot dispatch costs, the floor for every proxy.
 
 Workloads (rows): the statement each loop repeats, shown in the first column.
 The float operands of f(4.0) and f * 2.0 are made in each thread: a float
@@ -102,6 +107,8 @@ from pathlib import Path
 # this file under valgrind, where every import adds seconds of start-up.
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+FLOOR_SOURCE = Path(__file__).resolve().parent / "floor_proxy.c"
+BUILD_DIR = Path(__file__).resolve().parent / ".build"
 
 QUICK_OPS = 2_000
 QUICK_BATCHES = 2
@@ -242,6 +249,46 @@ def import_wrapper(module_name: str, attribute: str, distributions: tuple,
     return wrapper, version, ""
 
 
+def build_floor_proxy() -> tuple:
+    """Compile floor_proxy.c for this interpreter (once; cached under
+    benchmarks/.build/) and return (FloorProxy, "", why unavailable)."""
+    import importlib.util
+    import shlex
+    import subprocess
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    ldshared = sysconfig.get_config_var("LDSHARED")
+    if not suffix or not ldshared:
+        return None, "", "not built (no C compiler settings in sysconfig)"
+    target = BUILD_DIR / f"floor_proxy{suffix}"
+    if (not target.exists()
+            or target.stat().st_mtime < FLOOR_SOURCE.stat().st_mtime):
+        BUILD_DIR.mkdir(parents=True, exist_ok=True)
+        # Built under a name of its own, then renamed: two benchmarks
+        # starting at once never load a half-written file.
+        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        command = (shlex.split(ldshared)
+                   + shlex.split(sysconfig.get_config_var("CCSHARED") or "")
+                   + ["-O2", "-I", sysconfig.get_path("include"),
+                      str(FLOOR_SOURCE), "-o", str(partial)])
+        try:
+            result = subprocess.run(command, capture_output=True, text=True)
+        except OSError as exc:
+            return None, "", f"not built ({exc})"
+        if result.returncode != 0:
+            lines = result.stderr.strip().splitlines() or ["?"]
+            first = next((line for line in lines if "error" in line),
+                         lines[-1])
+            return None, "", f"not built ({first.strip()})"
+        os.replace(partial, target)
+    spec = importlib.util.spec_from_file_location("floor_proxy", target)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        return None, "", f"import failed ({type(exc).__name__}: {exc})"
+    return module.FloorProxy, f"built from {FLOOR_SOURCE.name}", ""
+
+
 def load_proxies(only: str | None = None) -> tuple:
     """All proxies, importable or not, and threadhandle.local_handle.
 
@@ -266,6 +313,12 @@ def load_proxies(only: str | None = None) -> tuple:
             module_name, attribute, distributions, find_version=only is None)
         proxies.append(Proxy(key, label, "wrap", wrapper, version,
                              unavailable))
+    if only is None or only == "floor":
+        wrapper, version, unavailable = build_floor_proxy()
+    else:
+        wrapper, version, unavailable = None, "", "not loaded"
+    proxies.append(Proxy("floor", "slot floor", "wrap", wrapper, version,
+                         unavailable))
     local_handle = None
     if "threadhandle" in sys.modules:
         local_handle = getattr(sys.modules["threadhandle"], "local_handle",
@@ -635,8 +688,9 @@ def print_environment(env: dict, proxies: list, settings: dict) -> None:
           f"{settings['runs']} runs")
     for proxy in proxies:
         if proxy.binding == "wrap":
-            state = (f"version {proxy.version or '?'}" if not proxy.unavailable
-                     else proxy.unavailable)
+            state = proxy.unavailable or (
+                proxy.version if proxy.key == "floor"
+                else f"version {proxy.version or '?'}")
             print(f"  {proxy.label}: {state}")
     print()
 
@@ -661,8 +715,8 @@ def cell_state(workload: Workload, proxy: Proxy, cases_by_key: dict,
     if workload.proxies is not None and proxy.key not in workload.proxies:
         return "-"
     if proxy.unavailable:
-        return ("not installed" if proxy.unavailable.startswith("not")
-                else "import failed")
+        # "not installed", "not built", "import failed", ...
+        return proxy.unavailable.split(" (")[0]
     case = cases_by_key.get((workload.key, proxy.key))
     if case is None:
         return "-"          # not selected
@@ -674,10 +728,13 @@ def cell_state(workload: Workload, proxy: Proxy, cases_by_key: dict,
 
 
 def ratio_text(workload: Workload, number_of: Callable,
-               loop: float = 0.0) -> str:
-    """TH/local; with `loop` (the empty loop's cost) added to both sides,
-    the ratio of whole loop iterations, as a program would see it."""
-    of = workload.ratio_of or (workload.key, "threadhandle")
+               loop: float = 0.0, proxy_key: str = "threadhandle") -> str:
+    """TH/local (or another proxy's /local); with `loop` (the empty loop's
+    cost) added to both sides, the ratio of whole loop iterations, as a
+    program would see it."""
+    if proxy_key != "threadhandle" and workload.ratio_of:
+        return "-"
+    of = workload.ratio_of or (workload.key, proxy_key)
     to = workload.ratio_to or (workload.key, "local")
     numerator, denominator = number_of(of), number_of(to)
     if numerator is None or denominator is None or denominator + loop <= 0:
@@ -690,8 +747,10 @@ def timing_tables(workloads: list, proxies: list, cases: list,
                   cpu_shares: dict) -> str:
     cases_by_key = {case.key: case for case in cases}
     top = max(thread_counts)
+    with_floor = any(key[1] == "floor" for key in summary)
     header = (["workload"] + [proxy.label for proxy in proxies]
-              + ["TH/local", "incl. loop"])
+              + ["TH/local", "incl. loop"]
+              + (["floor/local incl. loop"] if with_floor else []))
 
     def ns_of(key: tuple):
         entry = summary.get(key)
@@ -705,7 +764,8 @@ def timing_tables(workloads: list, proxies: list, cases: list,
         if top > 1:
             text += f" {empty['scaling'].get(top, float('nan')):.2f}x"
         rows.append([EMPTY_LOOP.label] + [text if p.key == "local" else "-"
-                                          for p in proxies] + ["-", "-"])
+                                          for p in proxies]
+                    + ["-"] * (3 if with_floor else 2))
     for workload in workloads:
         row = [workload.label]
         for proxy in proxies:
@@ -721,6 +781,8 @@ def timing_tables(workloads: list, proxies: list, cases: list,
             row.append(text)
         row.append(ratio_text(workload, ns_of))
         row.append(ratio_text(workload, ns_of, loop_ns))
+        if with_floor:
+            row.append(ratio_text(workload, ns_of, loop_ns, "floor"))
         rows.append(row)
 
     if top > 1:

@@ -27,3 +27,35 @@ def test_help_describes_the_options():
     assert result.returncode == 0
     for option in ("--threads", "--batches", "--callgrind", "--quick"):
         assert option in result.stdout
+
+
+def test_quick_run_has_the_slot_floor_column():
+    result = subprocess.run(
+        [sys.executable, "-P", str(SCALING), "--quick", "--workloads",
+         "number,attr", "--proxies", "local,threadhandle,floor", "--json",
+         "none", "--plot", "none"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "slot floor: built from floor_proxy.c" in result.stdout
+    assert "floor/local incl. loop" in result.stdout
+
+
+def test_a_floor_proxy_that_does_not_build_gets_a_reason(monkeypatch,
+                                                         tmp_path):
+    sys.path.insert(0, str(SCALING.parent))
+    try:
+        import scaling
+    finally:
+        sys.path.remove(str(SCALING.parent))
+    real = scaling.sysconfig.get_config_var
+
+    def broken_compiler(name):
+        return "no-such-compiler -shared" if name == "LDSHARED" else real(name)
+
+    monkeypatch.setattr(scaling, "BUILD_DIR", tmp_path)
+    monkeypatch.setattr(scaling.sysconfig, "get_config_var", broken_compiler)
+    wrapper, _, unavailable = scaling.build_floor_proxy()
+    assert wrapper is None
+    assert unavailable.startswith("not built (")
+    assert "no-such-compiler" in unavailable
+    assert list(tmp_path.iterdir()) == []
