@@ -27,7 +27,10 @@ it would contend whatever the proxy.  "request" is one request of a small
 web-style router: pattern.match(path) with a shared compiled regular
 expression, then settings["timeout"] and settings.get("retries", 5) on a
 shared dict.  (Each match object keeps a reference to the real pattern,
-taken inside the re module, which no proxy can avoid.)  ``local_handle(d)[5]``
+taken inside the re module, which no proxy can avoid.)  "lookup" is the
+same request's bookkeeping without the regular expression: two reads of the
+settings dict, a frozenset membership test and a routes-dict lookup, all
+shared.  ``local_handle(d)[5]``
 (only when the installed threadhandle has local_handle) asks for the calling
 thread's handle at every use: its "plain global" column reads ``d`` and
 ``local_handle`` from module globals (the usual way to write it), its "plain
@@ -52,6 +55,12 @@ How to read the table:
   With more than two thread counts, a second table gives the scaling at each.
   "not installed" means the proxy's package does not import; "error" means
   the operation raised through that proxy (the reason is printed below).
+
+  Contention itself varies between processes on a virtual machine: the same
+  contended case can show 0.45x in one run and 1.0x in the next (for every
+  proxy alike; it depends on where the host places the vCPUs).  Compare
+  columns within one run, and rerun a row that disagrees with its
+  neighbours.
 
   Scaling needs idle CPUs.  The line "CPU share" says which fraction of the
   wall time the timed threads were running (their CPU time / (threads * wall
@@ -150,6 +159,23 @@ settings["timeout"]
 settings.get("retries", 5)"""
 
 
+def make_lookup_objects() -> dict:
+    settings = make_request_objects()["settings"]
+    methods = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE"})
+    routes = {"users": "list_users", "orders": "list_orders",
+              "health": "health_check"}
+    return {"settings": settings, "methods": methods, "routes": routes}
+
+
+# The same request's bookkeeping without the regular expression: only reads
+# of shared containers, which a proxy can take entirely off their refcounts.
+LOOKUP_STATEMENT = """\
+settings["timeout"]
+settings.get("retries", 5)
+"GET" in methods
+routes.get("users")"""
+
+
 @dataclass(frozen=True)
 class Workload:
     key: str
@@ -194,6 +220,8 @@ def all_workloads(local_handle: Callable | None) -> list[Workload]:
                  lambda: {"d": make_dict_of_ints()}),
         Workload("request", "request: re + dict", REQUEST_STATEMENT,
                  make_request_objects),
+        Workload("lookup", "lookup: dict + set", LOOKUP_STATEMENT,
+                 make_lookup_objects),
         Workload("local_handle", "local_handle(d)[5]", "local_handle(d)[5]",
                  with_local_handle, proxies=("global", "local"),
                  needs_local_handle=True,
