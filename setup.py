@@ -6,7 +6,7 @@ import sys
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-C_SOURCES = ["forward.c", "attributes.c", "install.c"]
+C_SOURCES = ["forward.c", "attributes.c", "install.c", "local.c"]
 HEADERS = ["handle.h", "compat.h"]
 
 extension = Extension(

@@ -1,5 +1,6 @@
 """local_handle(obj): the calling thread's handle of obj, made on first use
 and reused afterwards; and when its entries are released."""
+import ctypes
 import gc
 import sys
 import weakref
@@ -29,7 +30,7 @@ class Obj:
 
 def cached_count():
     """How many handles the calling thread has cached."""
-    return len(local_module._per_thread.handles)
+    return len(threadhandle._threadhandle._thread_handles())
 
 
 @pytest.fixture(autouse=True)
@@ -217,6 +218,52 @@ def test_finalizer_calling_local_handle_during_eviction(monkeypatch):
     assert cached_count() <= 2
     assert unwrap(handle).value == 2
     assert local_handle(survivor) == survivor
+
+
+@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
+def test_a_limit_that_is_not_an_int_is_an_error(monkeypatch):
+    kept = Obj()
+    local_handle(kept)
+    monkeypatch.setattr(local_module, "MAX_HANDLES_PER_THREAD", "many")
+    with pytest.raises(TypeError):
+        local_handle(Obj())
+    assert cached_count() == 1
+    assert unwrap(local_handle(kept)) is kept  # cached entries still work
+
+
+def test_finalizers_run_by_clear_see_an_empty_cache():
+    seen = []
+
+    class Records:
+        def __del__(self):
+            seen.append(cached_count())
+
+    local_handle(Records())
+    local_handle(Obj())
+    clear_local_handles()
+    assert seen == [0]
+
+
+def test_a_foreign_thread_state_entry_is_an_error_not_a_crash():
+    # The cache lives in the thread's state dict; ctypes can reach it.  (A
+    # restype of py_object would take the borrowed result as a new
+    # reference; cast() increfs it.)
+    get_dict = ctypes.pythonapi.PyThreadState_GetDict
+    get_dict.restype = ctypes.c_void_p
+    state = ctypes.cast(get_dict(), ctypes.py_object).value
+    key = "threadhandle.local_handles"
+    saved = state.pop(key, None)
+    state[key] = ["not", "a", "dict"]
+    try:
+        for call in (lambda: local_handle(Obj()),
+                     lambda: release_local_handle(Obj()),
+                     clear_local_handles):
+            with pytest.raises(RuntimeError, match="not a dict"):
+                call()
+    finally:
+        del state[key]
+        if saved is not None:
+            state[key] = saved
 
 
 # A model of one thread's cache: an insertion-ordered dict of object index

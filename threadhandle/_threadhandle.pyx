@@ -33,6 +33,11 @@ cdef extern from "handle.h":
     void th_cache_free(void *h)
     Py_ssize_t th_cache_sizeof(void *h)
     object th_cache_names(void *h)
+    int th_local_init() except -1
+    object th_local_handle(object obj)
+    int th_release_local_handle(object obj) except -1
+    int th_clear_local_handles() except -1
+    object th_thread_handles()
     # 0, or a compile error if handle.h and _threadhandle.pxd disagree on
     # the instance layout.
     # (Cython names the struct __pyx_obj_<module path>_<class>.)
@@ -191,6 +196,43 @@ def unwrap(x):
     return th_unwrap(x)
 
 
+# --- local_handle() and its cache: local.c; the policy and the limit are
+# documented in threadhandle/local.py, which re-exports these.
+
+def local_handle(obj, /):
+    """The calling thread's ``ThreadHandle`` of ``obj``: made on the first
+    call from this thread, the same handle on later calls.
+
+    A handle of a handle is the handle of the underlying object.  The handle
+    keeps ``obj`` alive until the thread ends, until
+    ``release_local_handle(obj)`` or ``clear_local_handles()`` is called on
+    this thread, or until ``MAX_HANDLES_PER_THREAD`` newer entries push it
+    out.
+    """
+    return th_local_handle(obj)
+
+
+def release_local_handle(obj, /):
+    """Drop the calling thread's cached handle of ``obj``, if it has one.
+
+    Returns True if there was one.  Handles already given out stay valid.
+    """
+    return th_release_local_handle(obj) == 1
+
+
+def clear_local_handles():
+    """Drop all the calling thread's cached handles.
+
+    Handles already given out stay valid.
+    """
+    th_clear_local_handles()
+
+
+def _thread_handles():
+    """The calling thread's cache, id(obj) -> handle (for tests)."""
+    return th_thread_handles()
+
+
 def _cached_method_names(ThreadHandle h):
     """Names in h's method cache (for tests)."""
     return th_cache_names(<void *>h)
@@ -198,6 +240,7 @@ def _cached_method_names(ThreadHandle h):
 
 cdef int _layout_matches = TH_LAYOUT_MATCHES
 th_install_slots(<PyTypeObject *>ThreadHandle)
+th_local_init()
 
 copyreg.pickle(ThreadHandle, ThreadHandle.__reduce__)
 # copy.deepcopy consults this table (by exact type) before the instance's

@@ -19,6 +19,13 @@ PyDict_GetItemRef(PyObject *mp, PyObject *key, PyObject **result)
 }
 #endif
 
+/* Critical sections arrived with free threading (3.13); under a GIL they
+ * have nothing to do. */
+#if PY_VERSION_HEX < 0x030D0000
+#  define Py_BEGIN_CRITICAL_SECTION(op) {
+#  define Py_END_CRITICAL_SECTION() }
+#endif
+
 #if PY_VERSION_HEX < 0x030C0000
 static inline PyObject *
 PyType_GetDict(PyTypeObject *type)

@@ -11,6 +11,7 @@
  *                                      listed in th_forward_slots
  *   installation        install.c     (slot tables, slot wrappers, lookups
  *                                      of special methods on the type)
+ *   local_handle(obj)   local.c       (each thread's cache of handles)
  */
 #ifndef THREADHANDLE_HANDLE_H
 #define THREADHANDLE_HANDLE_H
@@ -74,5 +75,12 @@ int th_cache_traverse(ThreadHandleObject *h, visitproc visit, void *arg);
 void th_cache_free(ThreadHandleObject *h);
 Py_ssize_t th_cache_sizeof(ThreadHandleObject *h);
 PyObject *th_cache_names(ThreadHandleObject *h);
+
+/* local.c */
+int th_local_init(void);
+PyObject *th_local_handle(PyObject *obj);
+int th_release_local_handle(PyObject *obj);
+int th_clear_local_handles(void);
+PyObject *th_thread_handles(void);
 
 #endif /* THREADHANDLE_HANDLE_H */
