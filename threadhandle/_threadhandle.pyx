@@ -25,6 +25,9 @@ import types
 cdef extern from "Python.h":
     ctypedef struct PyTypeObject
 
+cdef extern from "compat.h":
+    int th_enable_deferred_refcount(object op)
+
 cdef extern from "handle.h":
     int th_install_slots(PyTypeObject *type) except -1
     object th_unwrap(object op)
@@ -241,6 +244,11 @@ def _cached_method_names(ThreadHandle h):
 cdef int _layout_matches = TH_LAYOUT_MATCHES
 th_install_slots(<PyTypeObject *>ThreadHandle)
 th_local_init()
+# Called from module globals by every thread, often in loops.
+for _function in (local_handle, release_local_handle, clear_local_handles,
+                  unwrap):
+    th_enable_deferred_refcount(_function)
+del _function
 
 copyreg.pickle(ThreadHandle, ThreadHandle.__reduce__)
 # copy.deepcopy consults this table (by exact type) before the instance's

@@ -59,4 +59,19 @@ th_owned_by_current_thread(PyObject *op)
 #endif
 }
 
+/* Let the interpreter skip the reference count of `op` (a module-level
+ * function) when code loads it from a global: on free-threaded 3.14+ every
+ * thread calling it would otherwise contend on its count.  A no-op where
+ * deferred reference counting does not exist. */
+static inline int
+th_enable_deferred_refcount(PyObject *op)
+{
+#if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000
+    return PyUnstable_Object_EnableDeferredRefcount(op);
+#else
+    (void)op;
+    return 0;
+#endif
+}
+
 #endif /* THREADHANDLE_COMPAT_H */
