@@ -21,7 +21,14 @@ import time
 import traceback
 import weakref
 
-from threadhandle import ThreadHandle, unwrap
+from threadhandle import (
+    ThreadHandle,
+    clear_local_handles,
+    local_handle,
+    release_local_handle,
+    unwrap,
+)
+from threadhandle import local as local_module
 
 DEFAULT_SEED = 20250501
 SEED = int(os.environ.get("THREADHANDLE_STRESS_SEED", DEFAULT_SEED))
@@ -150,7 +157,7 @@ def test_shared_containers_through_handles():
     """Dicts, lists and sets shared by 16 threads.  Each user thread owns
     some keys, list items and set elements (so their final contents are
     known exactly) and also reads and writes shared ones at random."""
-    seconds = TOTAL_SECONDS * 0.5
+    seconds = TOTAL_SECONDS * 0.45
     stress = Stress(seconds, SEED)
     print(f"stress seed={SEED} seconds={seconds:.1f}")
     shared_dict = {("shared", i): i for i in range(64)}
@@ -556,7 +563,7 @@ def test_user_objects_with_changing_classes():
     between them.  Cached bound methods must never outlive those changes:
     each changing thread checks its own changes exactly through its
     handles."""
-    seconds = TOTAL_SECONDS * 0.4
+    seconds = TOTAL_SECONDS * 0.35
     stress = Stress(seconds, SEED + 1)
     print(f"stress seed={SEED + 1} seconds={seconds:.1f}")
     classes = {"A": make_class("A"), "B": make_class("B")}
@@ -766,3 +773,80 @@ def test_handles_shared_between_threads_while_their_owner_caches():
     stress.run(roles)
     report(stress, seconds)
     assert stress.counts["owner"] > 0 and stress.counts["reader"] > 0
+
+
+# ------------------------------------------------------------ local_handle
+
+
+class Finalized:
+    """A short-lived object whose finalizer asks for a handle itself (of a
+    shared object), as a callback might while its thread's cache evicts or
+    clears it."""
+
+    def __init__(self, value, shared):
+        self.value = value
+        self.shared = shared
+
+    def __del__(self):
+        if unwrap(local_handle(self.shared)) is not self.shared:
+            raise AssertionError("finalizer got the wrong handle")
+
+
+def test_local_handles_while_threads_evict_release_and_clear():
+    """Every thread asks for handles of shared objects and of many short-
+    lived ones (so its cache passes MAX_HANDLES_PER_THREAD and evicts),
+    releases and clears entries, and the evicted objects' finalizers call
+    local_handle() again.  A handle must always handle the object asked for,
+    and be the same handle on the next call unless something dropped it.
+    When the threads have ended, their caches must have let go of every
+    short-lived object."""
+    seconds = TOTAL_SECONDS * 0.1
+    stress = Stress(seconds, SEED + 3)
+    print(f"stress seed={SEED + 3} seconds={seconds:.1f}")
+    shared = [{"table": i} for i in range(8)]
+    limit = local_module.MAX_HANDLES_PER_THREAD
+    refs = []
+    refs_lock = threading.Lock()
+
+    def worker(index, rng):
+        done = 0
+        made = 0
+        while stress.running():
+            done += 1
+            choice = rng.random()
+            obj = rng.choice(shared)
+            if choice < 0.5:
+                first = local_handle(obj)
+                again = local_handle(obj)
+                if unwrap(first) is not obj or again is not first:
+                    unexpected(stress, "worker", index, "wrong handle")
+                if again["table"] != obj["table"]:
+                    unexpected(stress, "worker", index, "wrong value")
+            elif choice < 0.9:
+                # A short-lived object: cached, then dropped by eviction
+                # once `limit` newer ones have been cached.
+                temp = Finalized(made, rng.choice(shared))
+                made += 1
+                if made % 64 == 0:
+                    with refs_lock:
+                        refs.append(weakref.ref(temp))
+                if unwrap(local_handle(temp)) is not temp:
+                    unexpected(stress, "worker", index, "temp handle")
+            elif choice < 0.98:
+                old = local_handle(obj)
+                if release_local_handle(obj) is not True:
+                    unexpected(stress, "worker", index, "release lost")
+                new = local_handle(obj)
+                if new is old or unwrap(new) is not obj:
+                    unexpected(stress, "worker", index, "after release")
+            else:
+                clear_local_handles()
+        return done
+
+    stress.run([("worker", worker, THREADS)])
+    report(stress, seconds)
+    gc.collect()
+    alive = sum(ref() is not None for ref in refs)
+    assert refs and alive == 0, (
+        f"{alive} of {len(refs)} short-lived objects still alive after "
+        f"their threads ended (limit {limit})")
