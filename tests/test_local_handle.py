@@ -225,10 +225,81 @@ def test_a_limit_that_is_not_an_int_is_an_error(monkeypatch):
     kept = Obj()
     local_handle(kept)
     monkeypatch.setattr(local_module, "MAX_HANDLES_PER_THREAD", "many")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="MAX_HANDLES_PER_THREAD"):
         local_handle(Obj())
     assert cached_count() == 1
     assert unwrap(local_handle(kept)) is kept  # cached entries still work
+
+
+@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
+@pytest.mark.parametrize("limit", [0, -5])
+def test_a_limit_of_zero_caches_nothing(monkeypatch, limit):
+    local_handle(Obj())
+    monkeypatch.setattr(local_module, "MAX_HANDLES_PER_THREAD", limit)
+    obj = Obj()
+    first = local_handle(obj)
+    assert unwrap(first) is obj
+    assert local_handle(obj) is not first
+    assert cached_count() == 0
+
+
+class Limit:
+    """An integer-like limit (as numpy's integers are)."""
+
+    def __index__(self):
+        return 3
+
+
+@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
+@pytest.mark.parametrize("limit, kept", [(Limit(), 3), (10**30, 20),
+                                         (True, 1)])
+def test_integer_like_and_huge_limits(monkeypatch, limit, kept):
+    monkeypatch.setattr(local_module, "MAX_HANDLES_PER_THREAD", limit)
+    objs = [Obj(i) for i in range(20)]
+    handles = [local_handle(o) for o in objs]
+    assert cached_count() == kept
+    assert local_handle(objs[-1]) is handles[-1]
+
+
+@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
+def test_a_finalizer_clearing_the_cache_during_eviction(monkeypatch):
+    monkeypatch.setattr(local_module, "MAX_HANDLES_PER_THREAD", 1)
+
+    class ClearsOnDel:
+        def __del__(self):
+            clear_local_handles()
+
+    local_handle(ClearsOnDel())
+    table = Obj()
+    first = local_handle(table)  # evicts ClearsOnDel, which clears
+    assert local_handle(table) is first
+    assert cached_count() == 1
+
+
+def test_finalizers_run_when_a_thread_ends_leave_nothing_cached():
+    # The thread's cache is freed while CPython clears the thread's state;
+    # a handle asked for by a finalizer then must not start a cache that
+    # nothing would ever free.
+    survivor = Obj()
+    survivor_ref = weakref.ref(survivor)
+    made = []
+
+    class AsksOnDel:
+        def __del__(self):
+            fresh = Obj()
+            made.append(weakref.ref(fresh))
+            assert unwrap(local_handle(survivor_ref())) is survivor_ref()
+            assert unwrap(local_handle(fresh)) is fresh
+
+    def work(index):
+        local_handle(AsksOnDel())
+
+    run_threads(work, 4)
+    del survivor
+    gc.collect()
+    assert len(made) == 4
+    assert survivor_ref() is None
+    assert all(ref() is None for ref in made)
 
 
 def test_finalizers_run_by_clear_see_an_empty_cache():
@@ -258,7 +329,7 @@ def test_a_foreign_thread_state_entry_is_an_error_not_a_crash():
         for call in (lambda: local_handle(Obj()),
                      lambda: release_local_handle(Obj()),
                      clear_local_handles):
-            with pytest.raises(RuntimeError, match="not a dict"):
+            with pytest.raises(RuntimeError, match="not its cache"):
                 call()
     finally:
         del state[key]

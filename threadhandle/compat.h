@@ -59,6 +59,13 @@ th_owned_by_current_thread(PyObject *op)
 #endif
 }
 
+/* A variable of which each thread has its own copy. */
+#if defined(_MSC_VER)
+#  define TH_THREAD_LOCAL __declspec(thread)
+#else
+#  define TH_THREAD_LOCAL _Thread_local
+#endif
+
 /* Let the interpreter skip the reference count of `op` (a module-level
  * function) when code loads it from a global: on free-threaded 3.14+ every
  * thread calling it would otherwise contend on its count.  A no-op where

@@ -1,11 +1,12 @@
 /* local_handle(obj): the calling thread's handle of obj, made on first use.
  *
  * Each thread keeps its handles in a dict of its own, id(obj) -> handle,
- * stored in the thread's state dict (PyThreadState_GetDict(), which CPython
- * clears when the thread ends).  Finding a cached handle touches only the
- * calling thread's objects: its state dict, its handle dict, the int made
- * for the key, the handle.  Never obj's reference count, so threads that
- * call local_handle(obj) on one shared object do not contend on it.
+ * held by a small cache object stored in the thread's state dict
+ * (PyThreadState_GetDict(), which CPython clears when the thread ends).
+ * Finding a cached handle touches only the calling thread's objects: its
+ * state dict, its cache, the int made for the key, the handle.  Never
+ * obj's reference count, so threads that call local_handle(obj) on one
+ * shared object do not contend on it.
  *
  * The cached handle holds its object alive, so no other object can get the
  * same id while the entry exists.  The policy (limit, eviction order,
@@ -14,22 +15,68 @@
 #include "handle.h"
 #include "compat.h"
 
-/* Our key in each thread's state dict. */
+/* Our key in each thread's state dict, and the module with the limit. */
 static PyObject *state_key;
+static PyObject *policy_module_name;
+
+/* The cache: a heap type of its own, so that it knows when it is torn
+ * down. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *handles;  /* id(obj) -> handle, or NULL once taken */
+} ThreadCache;
+
+static PyTypeObject *cache_type;
+
+/* Non-zero while this thread tears a cache down (thread end).  The
+ * entries' finalizers may call local_handle(); a cache they made while
+ * CPython clears the thread state would never be freed, so they get
+ * handles that are not cached. */
+static TH_THREAD_LOCAL int caches_closing;
+
+static void
+cache_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject *handles = ((ThreadCache *)self)->handles;
+    caches_closing++;
+    Py_XDECREF(handles);
+    caches_closing--;
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot cache_slots[] = {
+    {Py_tp_dealloc, cache_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec cache_spec = {
+    .name = "threadhandle._ThreadCache",
+    .basicsize = sizeof(ThreadCache),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = cache_slots,
+};
 
 int
 th_local_init(void)
 {
     state_key = PyUnicode_InternFromString("threadhandle.local_handles");
-    return state_key == NULL ? -1 : 0;
+    policy_module_name = PyUnicode_InternFromString("threadhandle.local");
+    cache_type = (PyTypeObject *)PyType_FromSpec(&cache_spec);
+    return (state_key && policy_module_name && cache_type) ? 0 : -1;
 }
 
 /* This thread's handle dict, as a new reference in *handles: made when
- * `create`, else NULL when there is none.  -1 on error. */
+ * `create`, else NULL when there is none; also NULL while a cache is torn
+ * down.  -1 on error. */
 static int
 thread_handles(int create, PyObject **handles)
 {
     *handles = NULL;
+    if (caches_closing) {
+        return 0;
+    }
     PyObject *state = PyThreadState_GetDict();  /* this thread's only */
     if (state == NULL) {
         if (!PyErr_Occurred()) {
@@ -38,27 +85,38 @@ thread_handles(int create, PyObject **handles)
         }
         return -1;
     }
-    if (PyDict_GetItemRef(state, state_key, handles) < 0) {
+    PyObject *cache;
+    if (PyDict_GetItemRef(state, state_key, &cache) < 0) {
         return -1;
     }
-    if (*handles != NULL) {
-        if (!PyDict_CheckExact(*handles)) {
-            Py_CLEAR(*handles);
+    if (cache != NULL) {
+        if (!Py_IS_TYPE(cache, cache_type)) {
+            Py_DECREF(cache);
             PyErr_SetString(PyExc_RuntimeError,
                             "the thread state entry of threadhandle was "
-                            "replaced by something that is not a dict");
+                            "replaced by something that is not its cache");
             return -1;
         }
+        *handles = Py_XNewRef(((ThreadCache *)cache)->handles);
+        Py_DECREF(cache);
         return 0;
     }
     if (!create) {
         return 0;
     }
-    *handles = PyDict_New();
-    if (*handles == NULL || PyDict_SetItem(state, state_key, *handles) < 0) {
-        Py_CLEAR(*handles);
+    cache = PyType_GenericAlloc(cache_type, 0);
+    if (cache == NULL) {
         return -1;
     }
+    ((ThreadCache *)cache)->handles = PyDict_New();
+    if (((ThreadCache *)cache)->handles == NULL
+        || PyDict_SetItem(state, state_key, cache) < 0)
+    {
+        Py_DECREF(cache);
+        return -1;
+    }
+    *handles = Py_NewRef(((ThreadCache *)cache)->handles);
+    Py_DECREF(cache);
     return 0;
 }
 
@@ -71,13 +129,14 @@ key_of(PyObject *obj)
 }
 
 /* threadhandle.local.MAX_HANDLES_PER_THREAD, read at every new entry so
- * that it may change at run time. */
+ * that it may change at run time: 1 with *limit set, 0 when the module is
+ * gone (interpreter shutdown: nothing is cached then), -1 on error. */
 static int
 max_handles(Py_ssize_t *limit)
 {
-    PyObject *module = PyImport_ImportModule("threadhandle.local");
+    PyObject *module = PyImport_GetModule(policy_module_name);
     if (module == NULL) {
-        return -1;
+        return PyErr_Occurred() ? -1 : 0;
     }
     PyObject *value = PyObject_GetAttrString(module,
                                              "MAX_HANDLES_PER_THREAD");
@@ -85,9 +144,17 @@ max_handles(Py_ssize_t *limit)
     if (value == NULL) {
         return -1;
     }
-    *limit = PyLong_AsSsize_t(value);
+    if (!PyIndex_Check(value)) {
+        PyErr_Format(PyExc_TypeError,
+                     "threadhandle.local.MAX_HANDLES_PER_THREAD must be an "
+                     "integer, not '%.100s'", Py_TYPE(value)->tp_name);
+        Py_DECREF(value);
+        return -1;
+    }
+    /* Clamped: a limit beyond any memory is as good as none. */
+    *limit = PyNumber_AsSsize_t(value, NULL);
     Py_DECREF(value);
-    return (*limit == -1 && PyErr_Occurred()) ? -1 : 0;
+    return (*limit == -1 && PyErr_Occurred()) ? -1 : 1;
 }
 
 /* Drop the oldest entry of `handles` (not empty). */
@@ -110,29 +177,43 @@ evict_oldest(PyObject *handles)
     return res;
 }
 
-/* Cache a new handle of obj under key; the caller found none. */
+/* A handle of obj, cached under key unless the limit or a cache being
+ * torn down says otherwise; the caller found none in `handles`. */
 static PyObject *
 new_local_handle(PyObject *handles, PyObject *key, PyObject *obj)
 {
     Py_ssize_t limit;
-    if (max_handles(&limit) < 0) {
+    int known = max_handles(&limit);
+    if (known < 0) {
         return NULL;
     }
-    /* Evicting can run any code (which may call local_handle), hence the
-     * loop and the second look-up. */
+    if (known == 0) {
+        return th_new_handle(obj);
+    }
+    /* Evicting runs finalizers, i.e. any code: it may call local_handle()
+     * or clear this cache.  Hence the loop, and the look-up again in the
+     * thread's cache as it is afterwards. */
     while (PyDict_GET_SIZE(handles) > 0 && PyDict_GET_SIZE(handles) >= limit) {
         if (evict_oldest(handles) < 0) {
             return NULL;
         }
     }
-    PyObject *handle;
-    if (PyDict_GetItemRef(handles, key, &handle) != 0) {
-        return handle;  /* NULL on error */
+    PyObject *current, *handle = NULL;
+    if (thread_handles(1, &current) < 0) {
+        return NULL;
     }
-    handle = th_new_handle(obj);
-    if (handle != NULL && PyDict_SetItem(handles, key, handle) < 0) {
-        Py_CLEAR(handle);
+    if (current == NULL || limit <= 0) {
+        /* A cache being torn down, or a limit of 0: nothing is cached. */
+        Py_XDECREF(current);
+        return th_new_handle(obj);
     }
+    if (PyDict_GetItemRef(current, key, &handle) == 0) {
+        handle = th_new_handle(obj);
+        if (handle != NULL && PyDict_SetItem(current, key, handle) < 0) {
+            Py_CLEAR(handle);
+        }
+    }
+    Py_DECREF(current);
     return handle;
 }
 
@@ -142,6 +223,9 @@ th_local_handle(PyObject *obj)
     PyObject *handles, *handle = NULL;
     if (thread_handles(1, &handles) < 0) {
         return NULL;
+    }
+    if (handles == NULL) {
+        return th_new_handle(obj);  /* a cache is being torn down */
     }
     PyObject *key = key_of(obj);
     if (key != NULL && PyDict_GetItemRef(handles, key, &handle) == 0) {
@@ -175,20 +259,31 @@ th_release_local_handle(PyObject *obj)
 int
 th_clear_local_handles(void)
 {
-    PyObject *handles;
-    if (thread_handles(0, &handles) < 0) {
-        return -1;
-    }
-    if (handles == NULL) {
+    PyObject *state, *cache;
+    if (caches_closing) {
         return 0;
     }
-    /* Unlink first: finalizers run by the old entries see an empty cache. */
-    PyObject *state = PyThreadState_GetDict();
-    int res = state == NULL ? -1 : PyDict_DelItem(state, state_key);
-    if (res == 0) {
-        PyDict_Clear(handles);
+    state = PyThreadState_GetDict();
+    if (state == NULL || PyDict_GetItemRef(state, state_key, &cache) <= 0) {
+        return PyErr_Occurred() ? -1 : 0;
     }
-    Py_DECREF(handles);
+    if (!Py_IS_TYPE(cache, cache_type)) {
+        Py_DECREF(cache);
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the thread state entry of threadhandle was "
+                        "replaced by something that is not its cache");
+        return -1;
+    }
+    /* Unlink the cache and take its entries before dropping them: their
+     * finalizers see an empty cache, and may start a new one. */
+    int res = PyDict_DelItem(state, state_key);
+    PyObject *handles = ((ThreadCache *)cache)->handles;
+    ((ThreadCache *)cache)->handles = NULL;
+    Py_DECREF(cache);
+    if (handles != NULL) {
+        PyDict_Clear(handles);
+        Py_DECREF(handles);
+    }
     return res;
 }
 
@@ -199,5 +294,5 @@ th_thread_handles(void)
     if (thread_handles(1, &handles) < 0) {
         return NULL;
     }
-    return handles;
+    return handles != NULL ? handles : PyDict_New();
 }

@@ -17,6 +17,13 @@ thread has it cached.  Entries are dropped:
   oldest entry is dropped first.  A dropped handle stays valid for whoever
   holds it; the next ``local_handle()`` call just makes a new one.
 
+``MAX_HANDLES_PER_THREAD = 0`` turns the cache off (every call makes a new
+handle).  Keep the limit in the hundreds or thousands: finding the oldest
+entry costs more the more entries were dropped since the dict last
+resized.  A handle asked for while a thread's cache is torn down (by the
+finalizer of an entry, when the thread ends) or during interpreter shutdown
+is not cached.
+
 An entry cannot be dropped "when the object dies": while it is cached, the
 cache itself keeps it alive.  ``local_handle`` is meant for long-lived shared
 objects (tables, models, configuration); for short-lived ones make a
