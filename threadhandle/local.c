@@ -67,36 +67,48 @@ th_local_init(void)
     return (state_key && policy_module_name && cache_type) ? 0 : -1;
 }
 
-/* This thread's handle dict, as a new reference in *handles: made when
- * `create`, else NULL when there is none; also NULL while a cache is torn
- * down.  -1 on error. */
+/* This thread's state dict (borrowed: no other thread uses it) and the
+ * cache in it (a new reference, or NULL when there is none).  -1 on error. */
 static int
-thread_handles(int create, PyObject **handles)
+thread_cache(PyObject **state, PyObject **cache)
 {
-    *handles = NULL;
-    if (caches_closing) {
-        return 0;
-    }
-    PyObject *state = PyThreadState_GetDict();  /* this thread's only */
-    if (state == NULL) {
+    *cache = NULL;
+    *state = PyThreadState_GetDict();
+    if (*state == NULL) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_RuntimeError,
                             "local_handle() needs a thread state");
         }
         return -1;
     }
-    PyObject *cache;
-    if (PyDict_GetItemRef(state, state_key, &cache) < 0) {
+    if (PyDict_GetItemRef(*state, state_key, cache) < 0) {
+        return -1;
+    }
+    if (*cache != NULL && !Py_IS_TYPE(*cache, cache_type)) {
+        Py_CLEAR(*cache);
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the thread state entry of threadhandle was "
+                        "replaced by something that is not its cache");
+        return -1;
+    }
+    return 0;
+}
+
+/* This thread's handle dict, as a new reference in *handles: made when
+ * `create`, else NULL when there is none; also NULL while a cache is torn
+ * down.  -1 on error. */
+static int
+thread_handles(int create, PyObject **handles)
+{
+    PyObject *state, *cache;
+    *handles = NULL;
+    if (caches_closing) {
+        return 0;
+    }
+    if (thread_cache(&state, &cache) < 0) {
         return -1;
     }
     if (cache != NULL) {
-        if (!Py_IS_TYPE(cache, cache_type)) {
-            Py_DECREF(cache);
-            PyErr_SetString(PyExc_RuntimeError,
-                            "the thread state entry of threadhandle was "
-                            "replaced by something that is not its cache");
-            return -1;
-        }
         *handles = Py_XNewRef(((ThreadCache *)cache)->handles);
         Py_DECREF(cache);
         return 0;
@@ -263,16 +275,11 @@ th_clear_local_handles(void)
     if (caches_closing) {
         return 0;
     }
-    state = PyThreadState_GetDict();
-    if (state == NULL || PyDict_GetItemRef(state, state_key, &cache) <= 0) {
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    if (!Py_IS_TYPE(cache, cache_type)) {
-        Py_DECREF(cache);
-        PyErr_SetString(PyExc_RuntimeError,
-                        "the thread state entry of threadhandle was "
-                        "replaced by something that is not its cache");
+    if (thread_cache(&state, &cache) < 0) {
         return -1;
+    }
+    if (cache == NULL) {
+        return 0;
     }
     /* Unlink the cache and take its entries before dropping them: their
      * finalizers see an empty cache, and may start a new one. */
