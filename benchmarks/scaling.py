@@ -279,7 +279,8 @@ def import_wrapper(module_name: str, attribute: str, distributions: tuple,
 
 def build_floor_proxy() -> tuple:
     """Compile floor_proxy.c for this interpreter (once; cached under
-    benchmarks/.build/) and return (FloorProxy, "", why unavailable)."""
+    benchmarks/.build/) and return (FloorProxy, where it came from, why
+    unavailable), as import_wrapper() does for the peers."""
     import importlib.util
     import shlex
     import subprocess
