@@ -7,7 +7,16 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 C_SOURCES = ["forward.c", "attributes.c", "install.c", "local.c"]
-HEADERS = ["handle.h", "compat.h"]
+HEADERS = ["handle.h", "compat.h", "internals.h"]
+
+# THREADHANDLE_NO_INTERNALS=1: build only the public-API paths, also where
+# internals.h would use CPython internals (make test runs the suite on such a
+# build, so the fallback is always tested).
+DEFINE_MACROS = (
+    [("TH_NO_INTERNALS", "1")]
+    if os.environ.get("THREADHANDLE_NO_INTERNALS", "") not in ("", "0")
+    else []
+)
 
 extension = Extension(
     "threadhandle._threadhandle",
@@ -15,6 +24,7 @@ extension = Extension(
     + [os.path.join("threadhandle", name) for name in C_SOURCES],
     include_dirs=["threadhandle"],
     depends=[os.path.join("threadhandle", name) for name in HEADERS],
+    define_macros=DEFINE_MACROS,
     # Only PyInit needs exporting; hidden symbols let the C files reach
     # each other (and th_type) directly instead of through the GOT/PLT.
     extra_compile_args=[] if sys.platform == "win32" else ["-fvisibility=hidden"],

@@ -8,7 +8,7 @@ import sys
 import sysconfig
 import threading
 
-from threadhandle import unwrap
+from threadhandle import enable_deferred_refcount, unwrap
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
@@ -46,6 +46,17 @@ def same_outcome(a, b):
     if a[0] == "raises":
         return a[1:] == b[1:]
     return same_value(a[1], b[1])
+
+
+def refcount(obj):
+    """sys.getrefcount(obj), comparable before and after a handle uses obj.
+
+    On free-threaded 3.14 a handle that caches a Python method of obj turns
+    on deferred reference counting for it, which adds a large constant to
+    the count; turning it on first puts that constant in every reading.
+    Elsewhere this is sys.getrefcount(obj)."""
+    enable_deferred_refcount(obj)
+    return sys.getrefcount(obj)
 
 
 def run_threads(target, count, timeout=THREAD_TIMEOUT):

@@ -10,7 +10,9 @@ import weakref
 
 import pytest
 
+from conftest import refcount
 from threadhandle import ThreadHandle, unwrap
+
 
 
 class Plain:
@@ -250,15 +252,15 @@ REFCOUNT_OPERATIONS = [
      for name, make, op in REFCOUNT_OPERATIONS])
 def test_operations_do_not_leak_references(make, operation):
     obj = make()
-    before_handle = sys.getrefcount(obj)
+    before_handle = refcount(obj)
     h = ThreadHandle(obj)
     operation(h)  # fills the method cache, if this operation uses it
-    baseline = sys.getrefcount(obj)
+    baseline = refcount(obj)
     for _ in range(10**4):
         operation(h)
-    assert sys.getrefcount(obj) == baseline
+    assert refcount(obj) == baseline
     del h
-    assert sys.getrefcount(obj) == before_handle
+    assert refcount(obj) == before_handle
 
 
 def test_many_handles_do_not_leak_references():

@@ -13,6 +13,7 @@ import weakref
 
 import pytest
 
+from conftest import refcount
 from threadhandle import ThreadHandle, unwrap
 
 N = 10**5
@@ -339,11 +340,11 @@ def test_refcounts_of_results_and_builtin_objects():
 
 def test_handle_creation_leaves_no_reference():
     obj = Everything()
-    before = sys.getrefcount(obj)
+    before = refcount(obj)
     for _ in range(N):
         ThreadHandle(obj).method(1)
         ThreadHandle(ThreadHandle(obj))
-    assert sys.getrefcount(obj) == before
+    assert refcount(obj) == before
 
 
 def traced_memory_after(cycles, make):

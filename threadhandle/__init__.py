@@ -2,7 +2,11 @@
 CPython.  See ``ThreadHandle``, and ``local_handle`` for a per-thread handle
 made on first use."""
 
-from threadhandle._threadhandle import ThreadHandle, unwrap
+from threadhandle._threadhandle import (
+    ThreadHandle,
+    enable_deferred_refcount,
+    unwrap,
+)
 from threadhandle.local import (
     clear_local_handles,
     local_handle,
@@ -16,5 +20,6 @@ __all__ = [
     "local_handle",
     "release_local_handle",
     "clear_local_handles",
+    "enable_deferred_refcount",
     "__version__",
 ]

@@ -1,5 +1,8 @@
 from threadhandle._threadhandle import ThreadHandle as ThreadHandle
 from threadhandle._threadhandle import unwrap as unwrap
+from threadhandle._threadhandle import (
+    enable_deferred_refcount as enable_deferred_refcount,
+)
 from threadhandle.local import clear_local_handles as clear_local_handles
 from threadhandle.local import local_handle as local_handle
 from threadhandle.local import release_local_handle as release_local_handle
@@ -11,5 +14,6 @@ __all__ = [
     "local_handle",
     "release_local_handle",
     "clear_local_handles",
+    "enable_deferred_refcount",
     "__version__",
 ]

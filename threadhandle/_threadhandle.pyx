@@ -28,6 +28,10 @@ cdef extern from "Python.h":
 cdef extern from "compat.h":
     int th_enable_deferred_refcount(object op)
 
+cdef extern from "internals.h":
+    # 1 where attributes.c reads inline values (3.14t), else 0.
+    int TH_INLINE_VALUES
+
 cdef extern from "handle.h":
     int th_install_slots(PyTypeObject *type) except -1
     object th_unwrap(object op)
@@ -231,6 +235,29 @@ def clear_local_handles():
     th_clear_local_handles()
 
 
+def enable_deferred_refcount(obj, /):
+    """Turn on deferred reference counting for ``obj``, so that threads
+    using it through plain references (module globals, locals, ``self`` in
+    its methods) no longer contend on its reference count.  Returns True if
+    this call turned it on.
+
+    Free-threaded CPython 3.14 and later only: elsewhere, for objects the
+    garbage collector does not track (ints, floats, strings, most C objects)
+    and for objects that have it already, this does nothing and returns
+    False.  Where it returns True it cannot be undone, and it has a price:
+    ``obj`` is then freed by the cyclic garbage collector (``gc.collect()``,
+    or the next automatic collection) rather than as soon as its last
+    reference goes, so its finalizer and weakref callbacks run later, and
+    ``sys.getrefcount(obj)`` counts a few extra references.  Meant for
+    long-lived shared objects: a model, a router, a settings object.  For
+    objects it cannot reach, and for references taken in C code, use a
+    ``ThreadHandle``.
+
+    (CPython's ``PyUnstable_Object_EnableDeferredRefcount``.)
+    """
+    return th_enable_deferred_refcount(obj) == 1
+
+
 def _thread_handles():
     """The calling thread's cache, id(obj) -> handle (for tests)."""
     return th_thread_handles()
@@ -242,11 +269,14 @@ def _cached_method_names(ThreadHandle h):
 
 
 cdef int _layout_matches = TH_LAYOUT_MATCHES
+# Whether this build reads inline values through CPython internals (for
+# tests; internals.h says where and why).
+_INLINE_VALUES = bool(TH_INLINE_VALUES)
 th_install_slots(<PyTypeObject *>ThreadHandle)
 th_local_init()
 # Called from module globals by every thread, often in loops.
 for _function in (local_handle, release_local_handle, clear_local_handles,
-                  unwrap):
+                  unwrap, enable_deferred_refcount):
     th_enable_deferred_refcount(_function)
 del _function
 

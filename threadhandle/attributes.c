@@ -1,23 +1,42 @@
-/* Attribute access: h.x, h.x = v, del h.x, and the method cache.
+/* Attribute access: h.x, h.x = v, del h.x, and the attribute cache.
  *
  * Every attribute forwards to the object.  `h.get(5)` would normally make a
  * new bound method each time, and a bound method holds a strong reference to
  * the object: on a free-threaded build that is an incref and a decref of the
- * shared object's refcount per call.  So a handle keeps the bound methods it
- * has made in a small cache, used only by the thread that owns the handle.
+ * shared object's refcount per call.  So a handle keeps what it has looked
+ * up in a small cache, used only by the thread that owns the handle.  An
+ * entry is one of:
  *
- * A cache entry is used only while all of these still hold:
+ *   BOUND_METHOD     a bound method, for instances without a __dict__;
+ *   UNLESS_SHADOWED  a bound method, for instances whose attributes live in
+ *                    inline values (3.14t: internals.h), used while the
+ *                    instance has no attribute of that name;
+ *   INSTANCE_VALUE   the index of an instance attribute in the inline
+ *                    values (3.14t), read afresh at every use.
+ *
+ * An entry is used only while all of these still hold:
  *   - the object's type is the type the entry was made for, with the same
  *     version tag (any change to the class or its bases changes the tag);
  *   - that type uses the generic attribute lookup (no __getattribute__ or
- *     __getattr__) and its instances have no __dict__ that could shadow
- *     the name (checked when the entry is made; both are part of the type
- *     and so covered by the version tag);
- *   - the name resolves on the type to a plain method: a function, a method
- *     descriptor or a slot wrapper descriptor (no property, no custom
- *     descriptor whose __get__ could answer differently each time).
+ *     __getattr__), and its instances have no __dict__ or keep their
+ *     attributes in inline values (checked when the entry is made; both are
+ *     part of the type and so covered by the version tag);
+ *   - for a method, the name resolves on the type to a plain method: a
+ *     function, a method descriptor or a slot wrapper descriptor (no
+ *     property, no custom descriptor whose __get__ could answer differently
+ *     each time); for an instance value, the name is not on the type at all;
+ *   - for the inline-values kinds, the values are still the instance's
+ *     attributes (no __dict__ assigned, none that outgrew them), checked at
+ *     every use, as the interpreter's LOAD_ATTR_METHOD_WITH_VALUES and
+ *     LOAD_ATTR_INSTANCE_VALUE do.
  * Anything else takes the ordinary path, PyObject_GetAttr on the object.
+ *
+ * Calling a Python method makes a frame that holds a new reference to the
+ * object (self).  On 3.14t a cached Python method turns on deferred
+ * reference counting for the object, so that those frames leave its shared
+ * count alone (README: "which tool for which object").
  */
+#include "internals.h"  /* first: it may define Py_BUILD_CORE */
 #include "handle.h"
 #include "compat.h"
 
@@ -26,11 +45,23 @@
  * entry evict each other, which is slower but still correct. */
 #define TH_CACHE_SIZE 8
 
+enum th_entry_kind {
+    BOUND_METHOD,
+    UNLESS_SHADOWED,
+    INSTANCE_VALUE,
+};
+
 typedef struct {
     PyObject *name;       /* interned attribute name, strong */
     PyTypeObject *type;   /* strong; compared by identity */
     unsigned int version; /* type's version tag when the entry was made */
-    PyObject *method;     /* the bound method, strong */
+    enum th_entry_kind kind;
+    /* UNLESS_SHADOWED, INSTANCE_VALUE: the name's index in the inline
+     * values, or -1 if the class's shared keys did not have it when they
+     * were `keys_length` long. */
+    Py_ssize_t index;
+    Py_ssize_t keys_length;
+    PyObject *method;     /* the bound method, strong; NULL for values */
 } th_cache_entry;
 
 struct th_method_cache {
@@ -45,12 +76,23 @@ cache_entry_for(struct th_method_cache *cache, PyObject *name)
     return &cache->entries[(bits ^ (bits >> 3)) % TH_CACHE_SIZE];
 }
 
+/* Whether lookups on obj may be cached: the generic lookup, and no
+ * instance dict to look in (or inline values that are still valid). */
 static inline int
-type_allows_cache(PyTypeObject *tp)
+allows_cache(PyObject *obj, PyTypeObject *tp)
 {
-    return tp->tp_getattro == PyObject_GenericGetAttr
-           && tp->tp_dictoffset == 0
-           && !PyType_HasFeature(tp, Py_TPFLAGS_MANAGED_DICT);
+    if (tp->tp_getattro != PyObject_GenericGetAttr) {
+        return 0;
+    }
+    if (tp->tp_dictoffset == 0 && !PyType_HasFeature(tp, Py_TPFLAGS_MANAGED_DICT)) {
+        return 1;
+    }
+#if TH_INLINE_VALUES
+    return th_has_inline_values(tp) && th_inline_values_valid(obj);
+#else
+    (void)obj;
+    return 0;
+#endif
 }
 
 static inline int
@@ -59,6 +101,29 @@ is_plain_method(PyObject *descr)
     return PyFunction_Check(descr)
            || Py_IS_TYPE(descr, &PyMethodDescr_Type)
            || Py_IS_TYPE(descr, &PyWrapperDescr_Type);
+}
+
+/* What a valid entry gives for obj (a new reference), or NULL without an
+ * error when the instance's attributes say otherwise. */
+static inline PyObject *
+entry_value(th_cache_entry *entry, PyObject *obj)
+{
+    switch (entry->kind) {
+    case BOUND_METHOD:
+        return Py_NewRef(entry->method);
+#if TH_INLINE_VALUES
+    case UNLESS_SHADOWED:
+        if (th_instance_lacks(obj, entry->index, entry->keys_length)) {
+            return Py_NewRef(entry->method);
+        }
+        return NULL;
+    case INSTANCE_VALUE:
+        return th_inline_value(obj, entry->index);
+#endif
+    default:
+        (void)obj;
+        return NULL;
+    }
 }
 
 /* h->cache is written only by the owning thread; other threads read it
@@ -83,9 +148,9 @@ cache_publish(ThreadHandleObject *h, struct th_method_cache *cache)
 #endif
 }
 
+/* Store `fresh` (its references are taken) in h's cache. */
 static void
-cache_store(ThreadHandleObject *h, PyObject *name, PyTypeObject *tp,
-            unsigned int version, PyObject *method)
+cache_store(ThreadHandleObject *h, th_cache_entry fresh)
 {
     struct th_method_cache *cache = h->cache;
     if (cache == NULL) {
@@ -95,21 +160,66 @@ cache_store(ThreadHandleObject *h, PyObject *name, PyTypeObject *tp,
         }
         cache_publish(h, cache);
     }
-    th_cache_entry *entry = cache_entry_for(cache, name);
+    th_cache_entry *entry = cache_entry_for(cache, fresh.name);
     th_cache_entry old = *entry;
-    entry->name = Py_NewRef(name);
-    entry->type = (PyTypeObject *)Py_NewRef(tp);
-    entry->version = version;
-    entry->method = Py_NewRef(method);
+    Py_INCREF(fresh.name);
+    Py_INCREF(fresh.type);
+    Py_XINCREF(fresh.method);
+    *entry = fresh;
     /* Last: dropping the old method may run arbitrary code. */
     Py_XDECREF(old.name);
     Py_XDECREF(old.type);
     Py_XDECREF(old.method);
 }
 
-/* A cache miss on a type that allows caching: the ordinary lookup,
- * remembering the result when it is a plain method.  Kept out of line so
- * that the hit path in th_getattro stays small. */
+/* The entry to remember for obj.name, whose lookup gave `value` while
+ * obj's type was `tp` at `version`: 1 if it is worth caching, else 0. */
+static int
+make_entry(PyObject *obj, PyTypeObject *tp, PyObject *name, PyObject *value,
+           th_cache_entry *entry)
+{
+    *entry = (th_cache_entry){.name = name, .type = tp, .index = -1};
+    PyObject *descr = th_type_lookup(tp, name);
+    int cacheable = 0;
+    if (descr != NULL && is_plain_method(descr)) {
+        entry->kind = BOUND_METHOD;
+        entry->method = value;
+        cacheable = 1;
+    }
+#if TH_INLINE_VALUES
+    if (th_has_inline_values(tp)) {
+        /* The instance's own attributes come first, or not at all. */
+        Py_ssize_t length = 0;
+        Py_ssize_t index = th_shared_key_index(tp, name, &length);
+        entry->index = index;
+        entry->keys_length = length;
+        if (index < -1 || (index >= 0 && !th_inline_index_fits(obj, index))) {
+            cacheable = 0;
+        }
+        else if (cacheable) {
+            entry->kind = UNLESS_SHADOWED;
+            cacheable = th_instance_lacks(obj, index, length);
+        }
+        else if (descr == NULL && index >= 0) {
+            PyObject *current = th_inline_value(obj, index);
+            entry->kind = INSTANCE_VALUE;
+            cacheable = current == value;
+            Py_XDECREF(current);
+        }
+    }
+#endif
+    /* A Python method's frame holds a new reference to the object; with
+     * deferred reference counting it leaves the shared count alone. */
+    if (cacheable && descr != NULL && PyFunction_Check(descr)) {
+        th_enable_deferred_refcount(obj);
+    }
+    Py_XDECREF(descr);
+    return cacheable;
+}
+
+/* A cache miss on an object that allows caching: the ordinary lookup,
+ * remembering the result when the entry would stay valid.  Kept out of
+ * line so that the hit path in th_getattro stays small. */
 static Py_NO_INLINE PyObject *
 getattr_and_cache(ThreadHandleObject *h, PyObject *name)
 {
@@ -133,18 +243,18 @@ getattr_and_cache(ThreadHandleObject *h, PyObject *name)
     {
         return value;
     }
-    PyObject *descr = th_type_lookup(tp, name);
-    if (descr != NULL && is_plain_method(descr)
+    th_cache_entry entry;
+    if (make_entry(obj, tp, name, value, &entry)
         && Py_IS_TYPE(obj, tp) && th_type_version(tp) == version)
     {
-        cache_store(h, name, tp, version, value);
+        entry.version = version;
+        cache_store(h, entry);
     }
-    Py_XDECREF(descr);
     return value;
 }
 
-/* An entry can only exist for a type that allowed caching (generic lookup,
- * no instance dict) at that version tag; changing either changes the tag. */
+/* An entry can only exist for a type that allowed caching at that version
+ * tag; changing the type changes the tag. */
 PyObject *
 th_getattro(PyObject *self, PyObject *name)
 {
@@ -158,11 +268,14 @@ th_getattro(PyObject *self, PyObject *name)
         if (entry->name == name && entry->type == tp
             && entry->version == th_type_version(tp))
         {
-            return Py_NewRef(entry->method);
+            PyObject *value = entry_value(entry, obj);
+            if (value != NULL) {
+                return value;
+            }
         }
     }
-    if (!type_allows_cache(tp)) {
-        /* Instance attributes and custom lookups: straight to the object
+    if (!allows_cache(obj, tp)) {
+        /* Instance dicts and custom lookups: straight to the object
          * (through PyObject_GetAttr for types with only a tp_getattr). */
         return tp->tp_getattro != NULL ? tp->tp_getattro(obj, name)
                                        : PyObject_GetAttr(obj, name);

@@ -66,10 +66,11 @@ th_owned_by_current_thread(PyObject *op)
 #  define TH_THREAD_LOCAL _Thread_local
 #endif
 
-/* Let the interpreter skip the reference count of `op` (a module-level
- * function) when code loads it from a global: on free-threaded 3.14+ every
- * thread calling it would otherwise contend on its count.  A no-op where
- * deferred reference counting does not exist. */
+/* Let the interpreter skip the reference count of `op` when code holds it
+ * in a global, a local or a frame's self: on free-threaded 3.14+ every
+ * thread using it would otherwise contend on its count.  1 if this call
+ * turned it on; 0 where deferred reference counting does not exist, for
+ * objects the GC does not track, and where it was on already. */
 static inline int
 th_enable_deferred_refcount(PyObject *op)
 {

@@ -1,0 +1,155 @@
+/* CPython internals, used only where the public API cannot reach the goal.
+ *
+ * Reading an instance attribute, or checking that the instance does not
+ * shadow a method, through the public API means PyObject_GenericGetAttr (a
+ * type lookup and a dict lookup) or taking a reference to the instance's
+ * __dict__ (an incref of a shared object: contention again).  The
+ * interpreter's own specialisations (LOAD_ATTR_INSTANCE_VALUE,
+ * LOAD_ATTR_METHOD_WITH_VALUES in Python/bytecodes.c) instead read the
+ * instance's inline values at an index found once.  This file does the same,
+ * for the method cache in attributes.c.
+ *
+ * Enabled for exactly one minor version and build, whose layouts these
+ * functions were written against: CPython 3.14, free-threaded.  Everywhere
+ * else TH_INLINE_VALUES is 0 and attributes.c keeps its public-API path;
+ * building with THREADHANDLE_NO_INTERNALS=1 (setup.py defines
+ * TH_NO_INTERNALS) switches it off on 3.14t too, so that the test suite can
+ * run the public path there (make test does).
+ *
+ * Include this file first: Py_BUILD_CORE must be defined before Python.h.
+ */
+#ifndef THREADHANDLE_INTERNALS_H
+#define THREADHANDLE_INTERNALS_H
+
+#include <pyconfig.h>    /* Py_GIL_DISABLED */
+#include <patchlevel.h>  /* PY_VERSION_HEX */
+
+#if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000 \
+    && PY_VERSION_HEX < 0x030F0000 && !defined(TH_NO_INTERNALS)
+#  define TH_INLINE_VALUES 1
+#else
+#  define TH_INLINE_VALUES 0
+#endif
+
+#if TH_INLINE_VALUES
+#  ifndef Py_BUILD_CORE
+#    define Py_BUILD_CORE
+#  endif
+#  include <Python.h>
+#  include <internal/pycore_dict.h>    /* PyDictValues, DK_UNICODE_ENTRIES */
+#  include <internal/pycore_object.h>  /* _PyObject_InlineValues,
+                                          _Py_TryIncrefCompare */
+
+/* Whether instances of tp keep their attributes in inline values. */
+static inline int
+th_has_inline_values(PyTypeObject *tp)
+{
+    return PyType_HasFeature(tp, Py_TPFLAGS_INLINE_VALUES);
+}
+
+/* Whether obj's inline values are its attributes: false once its __dict__
+ * was replaced or outgrew the class's shared keys. */
+static inline int
+th_inline_values_valid(PyObject *obj)
+{
+    return FT_ATOMIC_LOAD_UINT8(_PyObject_InlineValues(obj)->valid);
+}
+
+/* The class's shared keys: the names its instances' inline values hold.
+ * Set when the class is made and kept until it dies; keys are only ever
+ * appended, so a name keeps its index. */
+static inline PyDictKeysObject *
+th_shared_keys(PyTypeObject *tp)
+{
+    return ((PyHeapTypeObject *)tp)->ht_cached_keys;
+}
+
+static inline Py_ssize_t
+th_shared_keys_length(PyTypeObject *tp)
+{
+    return FT_ATOMIC_LOAD_SSIZE_RELAXED(th_shared_keys(tp)->dk_nentries);
+}
+
+/* The index of `name` in tp's shared keys and, in *length, how many keys
+ * there were: -1 if name was not among them, -2 if a key being added by
+ * another thread could not be read yet (then nothing is known).  Other
+ * threads may append keys meanwhile, never change or remove one. */
+static inline Py_ssize_t
+th_shared_key_index(PyTypeObject *tp, PyObject *name, Py_ssize_t *length)
+{
+    PyDictKeysObject *keys = th_shared_keys(tp);
+    if (keys == NULL || keys->dk_kind != DICT_KEYS_SPLIT) {
+        return -2;
+    }
+    Py_ssize_t n = th_shared_keys_length(tp);
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    *length = n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *key = _Py_atomic_load_ptr_acquire(&entries[i].me_key);
+        if (key == NULL) {
+            return -2;
+        }
+        /* Keys set through a dict need not be interned. */
+        if (key == name || PyUnicode_Compare(key, name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Whether index i is within obj's inline values. */
+static inline int
+th_inline_index_fits(PyObject *obj, Py_ssize_t i)
+{
+    return i >= 0 && i < _PyObject_InlineValues(obj)->capacity;
+}
+
+/* A new reference to the value at index i of obj's inline values, or NULL
+ * (no error set) if the values are no longer valid, the slot is empty, or
+ * a concurrent write replaced the value while we took our reference: the
+ * caller then takes the ordinary path.  As LOAD_ATTR_INSTANCE_VALUE does
+ * on free-threaded builds. */
+static inline PyObject *
+th_inline_value(PyObject *obj, Py_ssize_t i)
+{
+    PyDictValues *values = _PyObject_InlineValues(obj);
+    if (!FT_ATOMIC_LOAD_UINT8(values->valid)) {
+        return NULL;
+    }
+    PyObject **slot = &values->values[i];
+    PyObject *value = _Py_atomic_load_ptr_acquire(slot);
+    if (value == NULL || !_Py_TryIncrefCompare(slot, value)) {
+        return NULL;
+    }
+    return value;
+}
+
+/* Whether obj's own attributes (its inline values, still valid) lack the
+ * name that had index i in its class's shared keys, or that was not among
+ * the first `length` keys (i == -1).  Then a method found on the class is
+ * what obj.name gives. */
+static inline int
+th_instance_lacks(PyObject *obj, Py_ssize_t i, Py_ssize_t length)
+{
+    PyDictValues *values = _PyObject_InlineValues(obj);
+    if (!FT_ATOMIC_LOAD_UINT8(values->valid)) {
+        return 0;
+    }
+    if (i >= 0) {
+        return _Py_atomic_load_ptr_relaxed(&values->values[i]) == NULL;
+    }
+    return th_shared_keys_length(Py_TYPE(obj)) == length;
+}
+
+#else  /* !TH_INLINE_VALUES */
+#  include <Python.h>
+
+static inline int
+th_has_inline_values(PyTypeObject *tp)
+{
+    (void)tp;
+    return 0;
+}
+#endif
+
+#endif /* THREADHANDLE_INTERNALS_H */
