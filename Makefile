@@ -13,17 +13,18 @@ VENV_FT := .venv-ft$(FT_VERSION)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: test test-default test-ft test-parallel test-all bench bench-default bench-313t clean
+.PHONY: test test-default test-ft test-ft-public test-parallel test-all bench bench-default bench-313t clean
 
-test: test-default test-ft test-parallel asan tsan
+test: test-default test-ft test-ft-public test-parallel asan tsan
 
 # A venv with the build requirements and the test extra, then the package
-# itself, rebuilt from source every time (the C sources may have changed).
+# itself, rebuilt from source every time (the C sources may have changed);
+# $(4), if given, is put before the install commands (environment settings).
 define install_into
 	@[ -x $(1)/bin/python ] || $(2) -m venv $(1)
 	$(1)/bin/python -m pip install -q --upgrade pip 'setuptools>=77' 'Cython>=3.1'
-	$(1)/bin/python -m pip install -q --no-build-isolation --force-reinstall --no-deps .
-	$(1)/bin/python -m pip install -q '.[$(3)]'
+	$(4) $(1)/bin/python -m pip install -q --no-build-isolation --force-reinstall --no-deps .
+	$(4) $(1)/bin/python -m pip install -q '.[$(3)]'
 endef
 
 # -P: import threadhandle from the venv, never from the source folder.
@@ -34,6 +35,14 @@ test-default:
 test-ft:
 	$(call install_into,$(VENV_FT),$(FT_PYTHON),test)
 	$(VENV_FT)/bin/python -P -m pytest $(PYTEST_ARGS)
+
+# The whole suite on a free-threaded build made without the CPython
+# internals of threadhandle/internals.h: the public-API paths every other
+# version uses, kept tested where the fast paths are on by default.
+test-ft-public:
+	$(call install_into,$(VENV_FT)-public,$(FT_PYTHON),test,THREADHANDLE_NO_INTERNALS=1)
+	$(VENV_FT)-public/bin/python -P -c 'import sys, threadhandle._threadhandle as m; sys.exit(m._INLINE_VALUES)'
+	$(VENV_FT)-public/bin/python -P -m pytest $(PYTEST_ARGS)
 
 # The functional suite with every test run by 4 threads at once
 # (pytest-run-parallel), on the free-threaded interpreter.  Tests that cannot
