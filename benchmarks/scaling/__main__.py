@@ -18,9 +18,12 @@ slot dispatch costs, the floor for every proxy.
 Workloads (rows; --workloads takes the keys):
 {workloads}
 
-The float operands of f(4.0) and f * 2.0 are made in each thread: a float
-constant is shared by every thread running the code and is not immortal, so
-it would contend whatever the proxy.  "request" is one request of a small
+The float operands of m.predict(1.0), f(4.0) and f * 2.0 are made in each
+thread: a float constant is shared by every thread running the code and is
+not immortal, so it would contend whatever the proxy.  m is an instance of
+a user class, Model, with an attribute w = 2.0 and a method predict(x) that
+returns x * 2.0: a method written in Python gets a frame whose self is a new
+reference to the object, whatever the proxy.  "request" is one request of a small
 web-style router: pattern.match(path) with a shared compiled regular
 expression, then settings["timeout"] and settings.get("retries", 5) on a
 shared dict.  (Each match object keeps a reference to the real pattern,

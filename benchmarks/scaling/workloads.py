@@ -20,6 +20,17 @@ class Record:
         self.x = 1
 
 
+class Model:
+    """A user class, as a model object would be: an instance attribute
+    (a float) and a method written in Python."""
+
+    def __init__(self) -> None:
+        self.w = 2.0
+
+    def predict(self, x: float) -> float:
+        return x * 2.0
+
+
 def make_dict_of_ints() -> dict:
     return {i: i for i in range(100)}
 
@@ -97,10 +108,15 @@ def all_workloads(local_handle: Callable | None) -> list[Workload]:
                  "d.get(5)", lambda: {"d": make_dict_of_ints()}),
         Workload("attr", "o.x", "o.x: an int attribute of a plain instance",
                  "o.x", lambda: {"o": Record()}),
+        Workload("model_attr", "m.w", "m.w: a float attribute of a Model "
+                 "instance", "m.w", lambda: {"m": Model()}),
         # The float operands are made in each thread: a float constant
         # belongs to the code object, which all threads share, and is not
         # immortal, so its reference count would contend whatever the proxy.
         # float() makes an ordinary heap float, not a code constant.
+        Workload("method", "m.predict(1.0)", "m.predict(1.0): a method "
+                 "written in Python, on a Model instance", "m.predict(x)",
+                 lambda: {"m": Model()}, thread_setup='x = float("1.0")'),
         Workload("call", "f(4.0) math.sqrt", "f(4.0), f = math.sqrt: a call of a C "
                  "function", "f(arg)", lambda: {"f": math.sqrt},
                  thread_setup='arg = float("4.0")'),
