@@ -34,12 +34,12 @@ def test_help_describes_the_options():
 def test_quick_run_has_the_slot_floor_column():
     result = subprocess.run(
         [sys.executable, "-P", str(SCALING), "--quick", "--workloads",
-         "number,attr", "--proxies", "local,threadhandle,floor", "--json",
+         "number,attr", "--proxies", "own,threadhandle,floor", "--json",
          "none", "--plot", "none"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "slot floor: built from floor_proxy.c" in result.stdout
-    assert "floor/local incl. loop" in result.stdout
+    assert "floor/own copy" in result.stdout
 
 
 def test_a_floor_proxy_that_does_not_build_gets_a_reason(monkeypatch,

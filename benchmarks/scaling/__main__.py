@@ -10,10 +10,23 @@ barrier's release to the end of the last thread.
 Proxies (columns; --proxies takes the keys):
 {proxies}
 
+"own copy" is the ideal, nothing shared: each thread calls the workload's
+factory itself (so an instance keeps its attributes inline, like the shared
+one) and uses its objects from local variables; an object the factory
+cannot copy (math.sqrt) is marked.  "global, deferred" reads the shared
+objects from module globals after threadhandle.enable_deferred_refcount(obj)
+was called on each, once, in the main thread; where it returned False (a
+GIL build or 3.13t, an object the GC does not track) the cell is marked and
+the note says why; without that function the column is "not available".
+Own copy, not plain local, is the reference: a plain local shares the
+object, and whether its loads take a new reference (which contends)
+depends on the interpreter (always on 3.13t) and on the bytecode compiler
+(3.14t borrows them, LOAD_FAST_BORROW, in these loops).
+
 The slot floor (benchmarks/floor_proxy.c, compiled on demand) is not usable
 as a proxy: in each slot it loads the object's own slot and calls it, with
-no checks and no fallbacks.  Its cost over plain local is what CPython's
-slot dispatch costs, the floor for every proxy.
+no checks and no fallbacks.  Its cost over own copy is what CPython's slot
+dispatch costs, the floor for every proxy.
 
 Workloads (rows; --workloads takes the keys):
 {workloads}
@@ -23,8 +36,8 @@ thread: a float constant is shared by every thread running the code and is
 not immortal, so it would contend whatever the proxy.  m is an instance of
 a user class, Model, with an attribute w = 2.0 and a method predict(x) that
 returns x * 2.0: a method written in Python gets a frame whose self is a new
-reference to the object, whatever the proxy.  "request" is one request of a small
-web-style router: pattern.match(path) with a shared compiled regular
+reference to the object, through any proxy of a shared object.  "request"
+is one request of a small web-style router: pattern.match(path) with a shared compiled regular
 expression, then settings["timeout"] and settings.get("retries", 5) on a
 shared dict.  (Each match object keeps a reference to the real pattern,
 taken inside the re module, which no proxy can avoid.)  "lookup" is the
@@ -47,15 +60,24 @@ How to read the table:
     of contention on the shared object's reference count.  The empty loop's
     scaling shows what the machine gives at best (its runs are the shortest,
     so other processes disturb it least).
-  * TH/local: ThreadHandle's ns/op divided by plain local's; the single-thread
-    price of the proxy.  In the local_handle row it is local_handle(d)[5]
-    (plain local column) against d[5] (plain local).  "incl. loop" is the
-    same ratio with the empty loop's cost added to both sides: whole loop
-    iterations, as a program that does this operation in a loop sees them.
-  With more than two thread counts, a second table gives the scaling at each.
-  "not installed" means the proxy's package does not import; "error" means
-  the operation raised through that proxy (the reason is printed below);
-  "-" that the workload does not run with that proxy.
+  A second table, "ratios", reads ThreadHandle against the own copy of the
+  same run:
+  * TH/own copy: ThreadHandle's single-thread time per loop iteration
+    divided by own copy's, the empty loop included on both sides (whole
+    loop iterations, as a program that does this operation in a loop sees
+    them); the price of the proxy.  floor/own copy: the same for the slot
+    floor; TH/local: against plain local.  In the local_handle row each is
+    local_handle(d)[5] against d[5] in the same column (own copy, plain
+    local).
+  * TH scaling/own copy scaling: ThreadHandle's scaling divided by own
+    copy's; 1.00 is as good as not sharing at all.
+  The callgrind table has the same cost ratios, from instruction counts.
+  With more than two thread counts, another table gives the scaling at each.
+  "not installed" means the proxy's package does not import, "not
+  available" that it has no such function; "error" means the operation
+  raised through that proxy (the reason is printed below); "-" that the
+  workload does not run with that proxy; a number marked "*" has a note
+  below.
 
   Contention itself varies between processes on a virtual machine: the same
   contended case can show 0.45x in one run and 1.0x in the next (for every

@@ -2,7 +2,8 @@
 
 PROXIES is the registry, in column order; load_proxies() imports (or, for
 the slot floor, builds) what each one needs.  why_not_run() is the one test
-of whether a workload runs with a proxy.
+of whether a workload runs with a proxy; prepare() does what a column needs
+done to a case's objects before the threads start.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ class Proxy:
     label: str
     # One line for --help.
     description: str
-    # "global": the loop reads module globals; "local": local variables;
-    # "wrap": local variables holding wrapper(obj), made in the thread.
+    # "global": the loop reads module globals; "deferred": the same, after
+    # wrapper(obj) (enable_deferred_refcount) was called on each object;
+    # "own": local variables holding objects that each thread makes itself
+    # with the workload's factory; "local": local variables holding the
+    # shared objects; "wrap": local variables holding wrapper(obj), made in
+    # the thread.
     binding: str
     # Returns (wrapper, version, why unavailable); None: nothing to load.
     loader: Callable[[bool], tuple] | None = None
@@ -55,11 +60,13 @@ def import_wrapper(module_name: str, attribute: str, distributions: tuple,
     """Return (wrapper, version, why unavailable) for one proxy class."""
     try:
         module = importlib.import_module(module_name)
-        wrapper = getattr(module, attribute)
     except ModuleNotFoundError as exc:
         return None, "", f"not installed ({exc})"
     except Exception as exc:  # a broken build must not stop the benchmark
         return None, "", f"import failed ({type(exc).__name__}: {exc})"
+    wrapper = getattr(module, attribute, None)
+    if wrapper is None:
+        return None, "", f"not available ({module_name} has no {attribute})"
     if not find_version:
         return wrapper, "", ""
     version = (distribution_version(*distributions)
@@ -118,9 +125,24 @@ def build_floor_proxy(find_version: bool = True) -> tuple:
     return module.FloorProxy, f"built from {FLOOR_SOURCE.name}", ""
 
 
+def load_enable_deferred_refcount(find_version: bool) -> tuple:
+    """threadhandle.enable_deferred_refcount, as import_wrapper() returns
+    a proxy class: 'not available' if this threadhandle has none."""
+    enable, version, unavailable = import_wrapper(
+        "threadhandle", "enable_deferred_refcount", ("threadhandle",),
+        find_version)
+    return enable, version and f"from threadhandle {version}", unavailable
+
+
 PROXIES = (
     Proxy("global", "plain global",
           "the loop reads the objects from module globals", "global"),
+    Proxy("deferred", "global, deferred",
+          "the same, after threadhandle.enable_deferred_refcount(obj)",
+          "deferred", load_enable_deferred_refcount),
+    Proxy("own", "own copy",
+          "each thread makes its own objects with the workload's factory",
+          "own"),
     Proxy("local", "plain local",
           "the objects are bound to local variables first", "local"),
     Proxy("threadhandle", "ThreadHandle",
@@ -138,18 +160,18 @@ PROXIES = (
 )
 
 
-def load_proxies(only: str | None = None) -> tuple:
+def load_proxies(only: tuple | None = None) -> tuple:
     """All proxies, loaded or with the reason they are unavailable, and
     threadhandle.local_handle (None if it does not import).
 
-    With `only` (a proxy key), load just that proxy: a callgrind child
+    With `only` (proxy keys), load just those proxies: a callgrind child
     counts every instruction of its start-up.
     """
     proxies = []
     for proxy in PROXIES:
         if proxy.loader is None:
             proxies.append(proxy)
-        elif only is not None and proxy.key != only:
+        elif only is not None and proxy.key not in only:
             proxies.append(dataclasses.replace(proxy,
                                                unavailable="not loaded"))
         else:
@@ -173,3 +195,48 @@ def why_not_run(workload: Workload, proxy: Proxy) -> str:
     if proxy.unavailable:
         return proxy.unavailable.split(" (")[0]
     return ""
+
+
+# Py_TPFLAGS_HAVE_GC: deferred reference counting needs a GC-tracked type.
+HAVE_GC = 1 << 14
+
+
+def why_not_deferred(obj: object) -> str:
+    """Why enable_deferred_refcount(obj) returned False."""
+    if (not sysconfig.get_config_var("Py_GIL_DISABLED")
+            or sys.version_info < (3, 14)):
+        return "the interpreter has no deferred reference counting"
+    if not type(obj).__flags__ & HAVE_GC:
+        return f"{type(obj).__name__} is not GC-tracked"
+    return "it was on already, or the interpreter declined"
+
+
+def prepare(workload: Workload, proxy: Proxy, shared: dict) -> tuple:
+    """Prepare the objects a case shares, in the main thread.
+
+    Returns ({name: whether enable_deferred_refcount took effect} for the
+    deferred column, notes on the case for its cell's footnote).  An object
+    the factory returns every time (math.sqrt) is the same in every column:
+    it is not changed (that would change the other columns too), and it is
+    not a copy in the own copy column.
+    """
+    if proxy.binding not in ("deferred", "own"):
+        return {}, []
+    again = workload.make_objects()
+    same = [name for name in shared if again[name] is shared[name]]
+    if proxy.binding == "own":
+        return {}, [f"{name} is the same object in every thread (the "
+                    f"factory returns it, it cannot copy it)"
+                    for name in same]
+    applied, notes = {}, []
+    for name, obj in shared.items():
+        if name in same:
+            applied[name] = False
+            why = ("it is the same object in every column (the factory "
+                   "returns it) and would change them all")
+        else:
+            applied[name] = bool(proxy.wrapper(obj))
+            why = "" if applied[name] else why_not_deferred(obj)
+        if why:
+            notes.append(f"deferred refcount not applied to {name}: {why}")
+    return applied, notes

@@ -1,7 +1,9 @@
 """Reporting: the environment, the tables, the notes and the JSON file.
 
 Every cell of every table is made by cell(), which asks why_not_run() (the
-one test of whether a workload runs with a proxy) and then the case.
+one test of whether a workload runs with a proxy) and then the case.  The
+ratios (ThreadHandle against an own copy, ...) are made by ratio(), for the
+tables and the JSON file alike.
 """
 
 from __future__ import annotations
@@ -90,8 +92,9 @@ def print_environment(env: dict, proxies: list, settings: dict) -> None:
           f"{settings['runs']} runs")
     for proxy in proxies:
         if proxy.loader is not None:
+            # A bare version number, or where it came from ("built from").
             state = proxy.unavailable or (
-                proxy.version if proxy.key == "floor"
+                proxy.version if " " in proxy.version
                 else f"version {proxy.version or '?'}")
             print(f"  {proxy.label}: {state}")
     print()
@@ -100,6 +103,22 @@ def print_environment(env: dict, proxies: list, settings: dict) -> None:
 # --------------------------------------------------------------------------
 # Tables
 # --------------------------------------------------------------------------
+
+# After the number of a case that has a note (printed under "notes:").
+NOTE_MARK = " *"
+
+# The ratios: (header, JSON name, proxy, proxy it is divided by, measure).
+# "cost": single-thread time per whole loop iteration (the empty loop on
+# both sides); "scaling": scaling with the most threads.
+RATIOS = (
+    ("TH/own copy", "threadhandle_over_own_copy", "threadhandle", "own",
+     "cost"),
+    ("floor/own copy", "floor_over_own_copy", "floor", "own", "cost"),
+    ("TH/local", "threadhandle_over_local", "threadhandle", "local", "cost"),
+    ("TH scaling/own copy scaling", "threadhandle_scaling_over_own_copy",
+     "threadhandle", "own", "scaling"),
+)
+
 
 def format_table(header: list, rows: list) -> str:
     widths = [max(len(str(row[i])) for row in [header] + rows)
@@ -122,7 +141,8 @@ def cell(workload: Workload, proxy: Proxy, cases: dict,
 
     '-' (the workload does not run with this proxy), 'not installed' and
     the like (the proxy could not be loaded), 'error' (the operation raised;
-    the notes say why), '?' (the case ran but has no such value).
+    the notes say why), '?' (the case ran but has no such value).  A number
+    whose case has notes (deferred refcount not applied, ...) is marked.
     """
     why = why_not_run(workload, proxy)
     if why:
@@ -133,7 +153,9 @@ def cell(workload: Workload, proxy: Proxy, cases: dict,
     if case.error:
         return "error"
     text = render(case.key)
-    return "?" if text is None else text
+    if text is None:
+        return "?"
+    return text + NOTE_MARK if case.notes else text
 
 
 def table(title: str, workloads: list, proxies: list, cases: dict,
@@ -147,7 +169,11 @@ def table(title: str, workloads: list, proxies: list, cases: dict,
             + [cell(workload, proxy, cases, render) for proxy in proxies]
             + [column(workload) for _, column in extra]
             for workload in workloads]
-    return title + "\n" + format_table(header, rows)
+    marked = any(str(text).endswith(NOTE_MARK) for row in rows
+                 for text in row)
+    return (title + "\n" + format_table(header, rows)
+            + (f"\n{NOTE_MARK.strip()}: see the notes below" if marked
+               else ""))
 
 
 def ratio_keys(workload: Workload, of: str, to: str) -> tuple | None:
@@ -164,28 +190,42 @@ def ratio_keys(workload: Workload, of: str, to: str) -> tuple | None:
     return (workload.key, to), (workload.compare_with, to)
 
 
-def cost_ratio(workload: Workload, of: str, to: str, values: dict,
-               loop: float = 0.0) -> str:
-    """Cost of proxy `of` over proxy `to` in this row, from `values` (cost
-    per op over the empty loop, by key); with `loop` (the empty loop's
-    cost) added to both sides: the ratio of whole loop iterations, as a
-    program doing this in a loop sees it."""
+def ratio(workload: Workload, of: str, to: str, values: dict,
+          loop: float = 0.0) -> float | None:
+    """Proxy `of`'s value over proxy `to`'s in this row, from `values` (by
+    key); None where either is missing.  For costs (per op over the empty
+    loop) `loop` is the empty loop's cost, added to both sides: the ratio of
+    whole loop iterations, as a program doing this in a loop sees it."""
     keys = ratio_keys(workload, of, to)
     if keys is None:
-        return "-"
+        return None
     numerator, denominator = (values.get(key) for key in keys)
     if (not isinstance(numerator, float) or not isinstance(denominator, float)
             or denominator + loop <= 0):
-        return "-"
-    return f"{(numerator + loop) / (denominator + loop):.2f}"
+        return None
+    return (numerator + loop) / (denominator + loop)
+
+
+def ratios(workload: Workload, summary: dict, top: int) -> dict:
+    """{JSON name: value or None} of every ratio in RATIOS for one row."""
+    values = {"cost": {key: entry["ns_per_op"]
+                       for key, entry in summary.items()},
+              "scaling": {key: entry["scaling"].get(top)
+                          for key, entry in summary.items()}}
+    loop = values["cost"].get((EMPTY_LOOP.key, "local"), 0.0)
+    return {name: ratio(workload, of, to, values[measure],
+                        loop if measure == "cost" else 0.0)
+            for _, name, of, to, measure in RATIOS}
+
+
+def ratio_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def timing_tables(workloads: list, proxies: list, cases: dict,
                   summary: dict, thread_counts: list,
                   cpu_shares: dict) -> str:
     top = max(thread_counts)
-    ns_per_op = {key: entry["ns_per_op"] for key, entry in summary.items()}
-    loop = ns_per_op.get((EMPTY_LOOP.key, "local"), 0.0)
     rows = [EMPTY_LOOP] + workloads
 
     def ns_and_scaling(key: tuple) -> str | None:
@@ -198,21 +238,12 @@ def timing_tables(workloads: list, proxies: list, cases: dict,
             text += f" {scaling:.2f}x" if scaling else " ?"
         return text
 
-    extra = [("TH/local",
-              lambda w: cost_ratio(w, "threadhandle", "local", ns_per_op)),
-             ("incl. loop",
-              lambda w: cost_ratio(w, "threadhandle", "local", ns_per_op,
-                                   loop))]
-    if any(proxy.key == "floor" for proxy in proxies):
-        extra.append(("floor/local incl. loop",
-                      lambda w: cost_ratio(w, "floor", "local", ns_per_op,
-                                           loop)))
     if top > 1:
         title = (f"single-thread ns/op over the empty loop, and scaling "
                  f"with {top} threads (ideal {top:.2f}x)")
     else:
         title = "single-thread ns/op over the empty loop"
-    out = [table(title, rows, proxies, cases, ns_and_scaling, tuple(extra))]
+    out = [table(title, rows, proxies, cases, ns_and_scaling)]
     out.append("CPU share of the timed threads (CPU time / threads x wall "
                "time, median over cases): "
                + ", ".join(f"{threads} thread{'s' if threads > 1 else ''} "
@@ -221,6 +252,7 @@ def timing_tables(workloads: list, proxies: list, cases: dict,
     if any(share < 0.9 for share in cpu_shares.values()):
         out.append("  below 90%: the threads were waiting (for the GIL, or "
                    "for CPUs other processes held), which caps scaling")
+    out += ["", ratio_table(workloads, proxies, summary, top)]
 
     multi = [count for count in thread_counts if count > 1]
     counts = ", ".join(map(str, multi))
@@ -234,6 +266,27 @@ def timing_tables(workloads: list, proxies: list, cases: dict,
             out += ["", per_thread_table(title, metric, rows, proxies, cases,
                                          summary, multi)]
     return "\n".join(out)
+
+
+def ratio_table(workloads: list, proxies: list, summary: dict,
+                top: int) -> str:
+    """ThreadHandle (and the slot floor) against the ideal, an own copy of
+    the object, and against plain local, a row per workload."""
+    selected = {proxy.key for proxy in proxies}
+    columns = [(header, name) for header, name, of, to, measure in RATIOS
+               if {of, to} <= selected and (measure == "cost" or top > 1)]
+    if not columns:
+        return "(no ratios: their columns were not run)"
+    rows = []
+    for workload in workloads:
+        values = ratios(workload, summary, top)
+        rows.append([workload.label]
+                    + [ratio_text(values[name]) for _, name in columns])
+    return ("ratios: cost of a whole loop iteration on one thread (the "
+            "empty loop included on both sides), and scaling with "
+            f"{top} threads\n"
+            + format_table(["workload"] + [header for header, _ in columns],
+                           rows))
 
 
 def per_thread_table(title: str, metric: str, workloads: list,
@@ -258,13 +311,16 @@ def callgrind_table(workloads: list, proxies: list, cases: dict,
             return None
         return "failed" if isinstance(value, str) else f"{value:.0f}"
 
-    def th_over_local(workload: Workload) -> str:
-        return cost_ratio(workload, "threadhandle", "local", per_op)
-
+    loop = per_op.get((EMPTY_LOOP.key, "local"), 0.0)
+    extra = tuple((header, lambda w, of=of, to=to: ratio_text(
+                       ratio(w, of, to, per_op, loop)))
+                  for header, _, of, to, measure in RATIOS
+                  if measure == "cost")
     return table("instructions/op under callgrind, single thread, over the "
-                 "empty loop (the empty loop: over nothing)",
+                 "empty loop (the empty loop: over nothing); ratios of "
+                 "whole loop iterations",
                  [EMPTY_LOOP] + workloads, proxies, cases, instructions,
-                 (("TH/local", th_over_local),))
+                 extra)
 
 
 def print_problems(proxies: list, cases: dict, callgrind: dict) -> None:
@@ -272,6 +328,9 @@ def print_problems(proxies: list, cases: dict, callgrind: dict) -> None:
              if proxy.unavailable]
     notes += [f"{case.proxy.label} / {case.workload.label}: {case.error}"
               for case in cases.values() if case.error]
+    notes += [f"{NOTE_MARK.strip()} {case.proxy.label} / "
+              f"{case.workload.label}: {note}"
+              for case in cases.values() for note in case.notes]
     notes += [f"callgrind {key[1]} / {key[0]}: {value}"
               for key, value in callgrind.items() if isinstance(value, str)]
     if notes:
@@ -300,10 +359,17 @@ def write_json(path: Path, env: dict, settings: dict, proxies: list,
         # why_not_run()'s reason ('-', 'not installed', ...).
         "cells": {f"{w.key}/{p.key}": cell(
                       w, p, cases,
-                      lambda key: "measured" if key in summary else None)
+                      lambda key: "measured" if key in summary else None
+                  ).removesuffix(NOTE_MARK)
                   for w in workloads for p in proxies},
         "errors": {f"{key[0]}/{key[1]}": c.error
                    for key, c in cases.items() if c.error},
+        "notes": {f"{key[0]}/{key[1]}": c.notes
+                  for key, c in cases.items() if c.notes},
+        # Per workload and object: what enable_deferred_refcount returned
+        # in the deferred column (False also where it was not called).
+        "deferred_refcount": {key[0]: c.deferred
+                              for key, c in cases.items() if c.deferred},
         # The exact loop each case ran, for anyone checking a number.
         "sources": {f"{key[0]}/{key[1]}": c.source
                     for key, c in cases.items()},
@@ -324,6 +390,8 @@ def write_json(path: Path, env: dict, settings: dict, proxies: list,
                                 in entry["cpu_efficiency"].items()}}
             for (workload, proxy), entry in sorted(summary.items())
         ],
+        "ratios": {w.key: ratios(w, summary, max(settings["threads"]))
+                   for w in workloads},
         "cpu_share_by_threads": {str(threads): share
                                  for threads, share in cpu_shares.items()},
         "callgrind_instructions_per_op": [

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .proxies import Proxy, load_proxies
+from .proxies import Proxy, load_proxies, prepare
 from .workloads import EMPTY_LOOP, Workload, all_workloads
 
 # The folder `python <folder>` runs: a callgrind child is started that way.
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 WORKER_TEMPLATE = """\
-def worker(shared, make_proxy, n, barrier, timings, slot):
+def worker(shared, make, n, barrier, timings, slot):
 {bindings}
     barrier.wait()
     start = perf_counter_ns()
@@ -46,7 +46,14 @@ class Case:
     source: str
     worker: Callable
     shared: dict
+    # What each thread calls to get at the objects: make(obj) makes its
+    # proxy of obj, or make() its own objects (own copy); None: nothing.
+    make: Callable | None = None
     error: str = ""
+    # Whether enable_deferred_refcount took effect, by object name.
+    deferred: dict = field(default_factory=dict)
+    # What the cell's footnote says (an own copy that is not one, ...).
+    notes: list = field(default_factory=list)
 
     @property
     def key(self) -> tuple:
@@ -54,13 +61,14 @@ class Case:
 
 
 def worker_source(workload: Workload, proxy: Proxy, names: list) -> str:
-    if proxy.binding == "global":
+    if proxy.binding in ("global", "deferred"):
         bindings = []
-    elif proxy.binding == "local":
+    elif proxy.binding in ("local", "own"):
         bindings = [f"{name} = shared[{name!r}]" for name in names]
+        if proxy.binding == "own":
+            bindings.insert(0, "shared = make()")
     else:
-        bindings = [f"{name} = make_proxy(shared[{name!r}])"
-                    for name in names]
+        bindings = [f"{name} = make(shared[{name!r}])" for name in names]
     bindings += workload.thread_setup.splitlines()
     return WORKER_TEMPLATE.format(
         bindings=textwrap.indent("\n".join(bindings) or "pass", " " * 4),
@@ -68,16 +76,20 @@ def worker_source(workload: Workload, proxy: Proxy, names: list) -> str:
 
 
 def build_case(workload: Workload, proxy: Proxy) -> Case:
-    """Make the shared objects and compile this case's own loop."""
+    """Make the shared objects, prepare them for the proxy and compile this
+    case's own loop."""
     shared = workload.make_objects()
+    deferred, notes = prepare(workload, proxy, shared)
     source = worker_source(workload, proxy, list(shared))
     namespace = {"perf_counter_ns": time.perf_counter_ns,
                  "thread_time_ns": time.thread_time_ns}
-    if proxy.binding == "global":
+    if proxy.binding in ("global", "deferred"):
         namespace.update(shared)
     code = compile(source, f"<scaling {workload.key} {proxy.key}>", "exec")
     exec(code, namespace)
-    return Case(workload, proxy, source, namespace["worker"], shared)
+    make = {"own": workload.make_objects, "wrap": proxy.wrapper}
+    return Case(workload, proxy, source, namespace["worker"], shared,
+                make.get(proxy.binding), deferred=deferred, notes=notes)
 
 
 def run_once(case: Case, threads: int, ops: int) -> tuple:
@@ -89,11 +101,10 @@ def run_once(case: Case, threads: int, ops: int) -> tuple:
     barrier = threading.Barrier(threads)
     timings: list = [None] * threads
     errors: list = []
-    make_proxy = case.proxy.wrapper
 
     def target(slot: int) -> None:
         try:
-            case.worker(case.shared, make_proxy, ops, barrier, timings, slot)
+            case.worker(case.shared, case.make, ops, barrier, timings, slot)
         except threading.BrokenBarrierError:
             pass  # another thread failed first; its error is reported
         except BaseException as exc:
@@ -305,8 +316,10 @@ def measure_callgrind(cases: list, ops: int) -> dict:
 def callgrind_child(spec: str) -> int:
     """Run one case once, single-threaded, for the parent's callgrind."""
     workload_key, proxy_key, ops = spec.split(":")
-    proxies, local_handle = load_proxies(
-        "threadhandle" if workload_key == "local_handle" else proxy_key)
+    # The local_handle row needs threadhandle whatever the column.
+    proxies, local_handle = load_proxies((proxy_key, "threadhandle")
+                                         if workload_key == "local_handle"
+                                         else (proxy_key,))
     workloads = {w.key: w for w in all_workloads(local_handle) + [EMPTY_LOOP]}
     proxy = {p.key: p for p in proxies}[proxy_key]
     case = build_case(workloads[workload_key], proxy)

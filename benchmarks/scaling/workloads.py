@@ -2,7 +2,8 @@
 
 A workload's factory makes the objects its statement uses, as a dict of
 name to object.  The benchmark calls it once per case in the main thread
-(the shared objects).
+(the shared objects), and once more in each thread for the "own copy"
+column: a factory makes new objects every time wherever it can.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def make_settings() -> dict:
 
 
 def make_request_objects() -> dict:
+    # re.compile() returns the pattern it cached for the same source: purge
+    # the cache so that every call makes a pattern object of its own.
+    re.purge()
     return {"settings": make_settings(),
             "pattern": re.compile(r"/api/(\w+)/(\d+)")}
 
@@ -104,21 +108,25 @@ def all_workloads(local_handle: Callable | None) -> list[Workload]:
     return [
         Workload("getitem", "d[5]", "d[5], d a dict of 100 ints",
                  "d[5]", lambda: {"d": make_dict_of_ints()}),
-        Workload("get", "d.get(5)", "d.get(5): dict.get, a method written in C",
+        Workload("get", "d.get(5)",
+                 "d.get(5): dict.get, a method written in C",
                  "d.get(5)", lambda: {"d": make_dict_of_ints()}),
         Workload("attr", "o.x", "o.x: an int attribute of a plain instance",
                  "o.x", lambda: {"o": Record()}),
-        Workload("model_attr", "m.w", "m.w: a float attribute of a Model "
-                 "instance", "m.w", lambda: {"m": Model()}),
+        Workload("model_attr", "m.w",
+                 "m.w: a float attribute of a Model instance",
+                 "m.w", lambda: {"m": Model()}),
         # The float operands are made in each thread: a float constant
         # belongs to the code object, which all threads share, and is not
         # immortal, so its reference count would contend whatever the proxy.
         # float() makes an ordinary heap float, not a code constant.
-        Workload("method", "m.predict(1.0)", "m.predict(1.0): a method "
-                 "written in Python, on a Model instance", "m.predict(x)",
-                 lambda: {"m": Model()}, thread_setup='x = float("1.0")'),
-        Workload("call", "f(4.0) math.sqrt", "f(4.0), f = math.sqrt: a call of a C "
-                 "function", "f(arg)", lambda: {"f": math.sqrt},
+        Workload("method", "m.predict(1.0)",
+                 "m.predict(1.0): a method written in Python",
+                 "m.predict(x)", lambda: {"m": Model()},
+                 thread_setup='x = float("1.0")'),
+        Workload("call", "f(4.0) math.sqrt",
+                 "f(4.0), f = math.sqrt: a call of a C function",
+                 "f(arg)", lambda: {"f": math.sqrt},
                  thread_setup='arg = float("4.0")'),
         Workload("number", "f * 2.0", "f * 2.0, f a float: a number operator",
                  "f * factor", lambda: {"f": float("1.5")},
@@ -129,16 +137,16 @@ def all_workloads(local_handle: Callable | None) -> list[Workload]:
                  "l[5] = 1", lambda: {"l": [0] * 10}),
         Workload("len", "len(d)", "len(d), d a dict of 100 ints", "len(d)",
                  lambda: {"d": make_dict_of_ints()}),
-        Workload("request", "request: re + dict", "a router's request: a regex "
-                 "match, two reads of a settings dict", REQUEST_STATEMENT,
-                 make_request_objects),
-        Workload("lookup", "lookup: dict + set", "the request's reads of dicts and "
-                 "a frozenset, without the regex", LOOKUP_STATEMENT,
-                 make_lookup_objects),
-        Workload("local_handle", "local_handle(d)[5]", "local_handle(d)[5]: the "
-                 "thread's handle, asked for at every use",
+        Workload("request", "request: re + dict",
+                 "a router's request: a regex match, two settings reads",
+                 REQUEST_STATEMENT, make_request_objects),
+        Workload("lookup", "lookup: dict + set",
+                 "the request's dict and frozenset reads, without the regex",
+                 LOOKUP_STATEMENT, make_lookup_objects),
+        Workload("local_handle", "local_handle(d)[5]",
+                 "local_handle(d)[5]: the handle asked for at every use",
                  "local_handle(d)[5]", with_local_handle,
-                 proxies=("global", "local"),
+                 proxies=("global", "deferred", "own", "local"),
                  needs_local_handle=True, compare_with="getitem"),
     ]
 
