@@ -33,22 +33,23 @@ Workloads (rows; --workloads takes the keys):
 
 The float operands of m.predict(1.0), f(4.0) and f * 2.0 are made in each
 thread: a float constant is shared by every thread running the code and is
-not immortal, so it would contend whatever the proxy.  m is an instance of
-a user class, Model, with an attribute w = 2.0 and a method predict(x) that
+not immortal, so it would contend whatever the proxy.  m is an instance of a
+user class, Model, with an attribute w = 2.0 and a method predict(x) that
 returns x * 2.0: a method written in Python gets a frame whose self is a new
-reference to the object, through any proxy of a shared object.  "request"
-is one request of a small web-style router: pattern.match(path) with a shared compiled regular
-expression, then settings["timeout"] and settings.get("retries", 5) on a
-shared dict.  (Each match object keeps a reference to the real pattern,
-taken inside the re module, which no proxy can avoid.)  "lookup" is the
-same request's bookkeeping without the regular expression: two reads of the
-settings dict, a frozenset membership test and a routes-dict lookup, all
-shared.  ``local_handle(d)[5]`` (only when the installed threadhandle has
-local_handle) asks for the calling thread's handle at every use: its "plain
-global" column reads ``d`` and ``local_handle`` from module globals (the
-usual way to write it), its "plain local" column from local variables.
-"empty loop" is the loop with nothing in it: the cost every other row has
-subtracted.
+reference to the object, through any proxy of a shared object.  "request" is
+one request of a small web-style router: pattern.match(path) with a shared
+compiled regular expression, then settings["timeout"] and
+settings.get("retries", 5) on a shared dict.  (Each match object keeps a
+reference to the real pattern, taken inside the re module, which no proxy
+can avoid.)  "lookup" is the same request's bookkeeping without the regular
+expression: two reads of the settings dict, a frozenset membership test and
+a routes-dict lookup, all shared.  ``local_handle(d)[5]`` (only when the
+installed threadhandle has local_handle) asks for the calling thread's
+handle at every use: its "plain global" column reads ``d`` and
+``local_handle`` from module globals (the usual way to write it), its "plain
+local" column from local variables, its "own copy" column makes d in the
+thread.  "empty loop" is the loop with nothing in it: the cost every other
+row has subtracted.
 
 How to read the table:
   Each cell is "<ns/op> <scaling>", e.g. "31.8 ns 1.91x".
