@@ -87,7 +87,8 @@ def peer(module_name: str, attribute: str,
 def build_floor_proxy(find_version: bool = True) -> tuple:
     """Compile floor_proxy.c for this interpreter (once; cached under
     benchmarks/.build/) and return (FloorProxy, where it came from, why
-    unavailable), as import_wrapper() does for the peers."""
+    unavailable), as import_wrapper() does for the peers.  (`find_version`
+    is the loaders' common parameter; there is no version to find.)"""
     import importlib.util
     import shlex
     import subprocess
