@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import types
 
 import pytest
@@ -39,9 +40,17 @@ def run_benchmark(*args, env=None):
     return result.stdout
 
 
+def own_folder(tmp_path):
+    """A folder of this thread's own under tmp_path (pytest-run-parallel
+    runs a test in several threads at once)."""
+    folder = tmp_path / f"thread-{threading.get_ident()}"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def run_quick(tmp_path, *args, env=None):
     """A quick run: its stdout and its JSON document."""
-    out = tmp_path / "quick.json"
+    out = own_folder(tmp_path) / "quick.json"
     stdout = run_benchmark(*QUICK, "--json", str(out), *args, env=env)
     return stdout, json.loads(out.read_text())
 
@@ -49,8 +58,9 @@ def run_quick(tmp_path, *args, env=None):
 def env_with_sitecustomize(tmp_path, code):
     """os.environ with a sitecustomize.py that runs `code` at start-up."""
     import os
-    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent(code))
-    return dict(os.environ, PYTHONPATH=str(tmp_path))
+    folder = own_folder(tmp_path)
+    (folder / "sitecustomize.py").write_text(textwrap.dedent(code))
+    return dict(os.environ, PYTHONPATH=str(folder))
 
 
 def table_cells(stdout, title_start, columns):
