@@ -283,8 +283,9 @@ def ratio_table(workloads: list, proxies: list, summary: dict,
         rows.append([workload.label]
                     + [ratio_text(values[name]) for _, name in columns])
     return ("ratios: cost of a whole loop iteration on one thread (the "
-            "empty loop included on both sides), and scaling with "
-            f"{top} threads\n"
+            "empty loop included on both sides)"
+            + (f", and scaling with {top} threads" if top > 1 else "")
+            + "\n"
             + format_table(["workload"] + [header for header, _ in columns],
                            rows))
 
