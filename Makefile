@@ -63,13 +63,13 @@ test-all: test
 bench bench-default: export PIP_PREFER_BINARY := 1
 bench:
 	$(call install_into,$(VENV_FT),$(FT_PYTHON),bench)
-	$(VENV_FT)/bin/python -P benchmarks/scaling.py $(BENCH_ARGS)
+	$(VENV_FT)/bin/python -P benchmarks/scaling $(BENCH_ARGS)
 	@echo "Table above; JSON and plot in benchmarks/results/"
 
 # On the default (GIL) interpreter: the single-thread overhead only.
 bench-default:
 	$(call install_into,$(VENV_DEFAULT),$(PYTHON),bench)
-	$(VENV_DEFAULT)/bin/python -P benchmarks/scaling.py $(BENCH_ARGS)
+	$(VENV_DEFAULT)/bin/python -P benchmarks/scaling $(BENCH_ARGS)
 
 bench-313t:
 	$(MAKE) bench FT_VERSION=3.13

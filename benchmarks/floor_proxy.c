@@ -6,8 +6,9 @@
  * operand, no NotImplemented fallback, no method cache, calls through the
  * vectorcall function read once at creation.  Whatever it costs over plain
  * access is what CPython's dispatch to a type's slots costs, which no proxy
- * built on those slots can go below.  scaling.py compiles it on demand
- * (benchmarks/.build/) and shows it as the "slot floor" column.
+ * built on those slots can go below.  The benchmark (benchmarks/scaling/)
+ * compiles it on demand (benchmarks/.build/) and shows it as the "slot
+ * floor" column.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -1,60 +1,268 @@
-"""The benchmark tool runs and reports every case (a smoke test: no figure
-is checked; speed is measured by `make bench`, never by a test)."""
+"""The benchmark tool (benchmarks/scaling/) runs and reports every case.
+
+No figure is checked: speed is measured by `make bench`, never by a test.
+What is checked is that every registered workload and proxy is run (or
+says why not), listed by --help and reported through the one cell renderer.
+The runs are --quick with few operations.
+"""
+import importlib
 import json
 import pathlib
+import re
 import subprocess
 import sys
+import textwrap
+import threading
+import types
 
-SCALING = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "scaling.py"
+import pytest
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
+# The benchmark is a package; `python -P benchmarks/scaling` runs it.
+SCALING = BENCHMARKS / "scaling"
+QUICK = ["--quick", "--ops", "200", "--plot", "none"]
 
 
-def test_quick_run_reports_every_workload(tmp_path):
-    out = tmp_path / "quick.json"
-    result = subprocess.run(
-        [sys.executable, "-P", str(SCALING), "--quick", "--json", str(out),
-         "--plot", "none"],
-        capture_output=True, text=True, timeout=300)
+def scaling_module(name):
+    """scaling.<name>, imported from benchmarks/."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module(f"scaling.{name}")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def run_benchmark(*args, env=None):
+    result = subprocess.run([sys.executable, "-P", str(SCALING), *args],
+                            capture_output=True, text=True, timeout=300,
+                            env=env)
     assert result.returncode == 0, result.stderr
-    assert "ThreadHandle" in result.stdout
-    assert "d.get(5)" in result.stdout
-    data = json.loads(out.read_text())
-    assert data  # the raw medians are there for every case that ran
+    return result.stdout
 
 
-def test_help_describes_the_options():
-    result = subprocess.run([sys.executable, "-P", str(SCALING), "--help"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0
-    for option in ("--threads", "--batches", "--callgrind", "--quick"):
-        assert option in result.stdout
+def own_folder(tmp_path):
+    """A folder of this thread's own under tmp_path (pytest-run-parallel
+    runs a test in several threads at once)."""
+    folder = tmp_path / f"thread-{threading.get_ident()}"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def run_quick(tmp_path, *args, env=None):
+    """A quick run: its stdout and its JSON document."""
+    out = own_folder(tmp_path) / "quick.json"
+    stdout = run_benchmark(*QUICK, "--json", str(out), *args, env=env)
+    return stdout, json.loads(out.read_text())
+
+
+def env_with_sitecustomize(tmp_path, code):
+    """os.environ with a sitecustomize.py that runs `code` at start-up."""
+    import os
+    folder = own_folder(tmp_path)
+    (folder / "sitecustomize.py").write_text(textwrap.dedent(code))
+    return dict(os.environ, PYTHONPATH=str(folder))
+
+
+def table_cells(stdout, title_start, columns):
+    """{row label: [the cells of the first `columns` columns]} of the table
+    whose title starts with `title_start` (cells are 2+ spaces apart)."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith(title_start))
+    rows = {}
+    for line in lines[start + 3:]:
+        if not line.strip() or line.startswith(("*", "CPU share")):
+            break
+        label, *cells = re.split(r"\s{2,}", line.strip())
+        rows[label] = cells[:columns]
+    return rows
+
+
+def test_quick_run_reports_every_workload_with_every_proxy(tmp_path):
+    workloads = scaling_module("workloads")
+    proxies = scaling_module("proxies")
+    stdout, data = run_quick(tmp_path)
+    registered = workloads.all_workloads(None)
+    assert set(data["workloads"]) == ({w.key for w in registered}
+                                      | {workloads.EMPTY_LOOP.key})
+    assert list(data["proxies"]) == [p.key for p in proxies.PROXIES]
+    summary = {(e["workload"], e["proxy"]): e for e in data["summary"]}
+    for workload in registered:
+        assert workload.label in stdout
+        for proxy in proxies.PROXIES:
+            key = f"{workload.key}/{proxy.key}"
+            state = data["cells"][key]
+            loaded = data["proxies"][proxy.key]
+            if workload.proxies is not None and proxy.key not in (
+                    workload.proxies):
+                assert state == "-", key
+                assert key not in data["sources"], key
+            elif not loaded["available"]:
+                assert loaded["unavailable"].startswith(state), key
+                assert key not in data["sources"], key
+            elif state == "error":
+                assert data["errors"][key], key
+            else:
+                assert state == "measured", key
+                entry = summary[(workload.key, proxy.key)]
+                assert isinstance(entry["ns_per_op_over_empty_loop"], float)
+                assert isinstance(entry["scaling"]["2"], float)
+    # Nothing is shared in an own copy, and a ThreadHandle forwards every
+    # operation: both measure every row they run with.
+    for proxy_key in ("own", "threadhandle"):
+        for workload in registered:
+            if workload.proxies is None or proxy_key in workload.proxies:
+                assert data["cells"][f"{workload.key}/{proxy_key}"] == (
+                    "measured"), (workload.key, proxy_key)
+
+
+def test_ratios_read_threadhandle_against_its_own_copy(tmp_path):
+    stdout, data = run_quick(tmp_path, "--workloads", "getitem,method",
+                             "--proxies", "own,local,threadhandle")
+    header = ["TH/own copy", "TH/local", "TH scaling/own copy scaling"]
+    rows = table_cells(stdout, "ratios:", len(header))
+    summary = {(e["workload"], e["proxy"]): e for e in data["summary"]}
+    loop = summary[("empty", "local")]["ns_per_op_over_empty_loop"]
+    for workload in ("getitem", "method"):
+        ratios = data["ratios"][workload]
+        th, own = (summary[(workload, proxy)]
+                   for proxy in ("threadhandle", "own"))
+        assert ratios["threadhandle_over_own_copy"] == pytest.approx(
+            (th["ns_per_op_over_empty_loop"] + loop)
+            / (own["ns_per_op_over_empty_loop"] + loop))
+        assert ratios["threadhandle_scaling_over_own_copy"] == pytest.approx(
+            th["scaling"]["2"] / own["scaling"]["2"])
+        label = data["workloads"][workload]["label"]
+        assert rows[label] == [
+            f"{ratios[name]:.2f}" for name in (
+                "threadhandle_over_own_copy", "threadhandle_over_local",
+                "threadhandle_scaling_over_own_copy")]
+
+
+def test_help_lists_every_workload_and_proxy_key():
+    workloads = scaling_module("workloads")
+    proxies = scaling_module("proxies")
+    stdout = run_benchmark("--help")
+    for option in ("--threads", "--batches", "--callgrind", "--quick",
+                   "--workloads", "--proxies"):
+        assert option in stdout
+    for item in workloads.all_workloads(None) + list(proxies.PROXIES):
+        line = f"  {item.key} "
+        assert any(text.startswith(line) and text.endswith(item.description)
+                   for text in stdout.splitlines()), item.key
+    assert "How to read the table:" in stdout
+
+
+@pytest.mark.thread_unsafe(reason="replaces scaling.report.cell")
+def test_every_table_cell_comes_from_the_one_renderer(monkeypatch):
+    report = scaling_module("report")
+    workloads = scaling_module("workloads").all_workloads(None)
+    proxies = list(scaling_module("proxies").PROXIES)
+    asked = []
+
+    def renderer(workload, proxy, cases, render):
+        asked.append((workload.key, proxy.key))
+        return "CELL"
+
+    monkeypatch.setattr(report, "cell", renderer)
+    tables = (report.timing_tables(workloads, proxies, {}, {}, [1, 2],
+                                   {1: 1.0, 2: 1.0})
+              + "\n\n" + report.callgrind_table(workloads, proxies, {}, {}))
+    rows = ["empty loop", *(w.label for w in workloads)]
+    # The ns/op, CPU efficiency and callgrind tables: every cell of every
+    # row (the empty loop's included) is the renderer's.
+    assert len(asked) == 3 * len(rows) * len(proxies)
+    for title in ("single-thread ns/op", "CPU efficiency",
+                  "instructions/op"):
+        cells = table_cells(tables, title, len(proxies))
+        assert list(cells) == rows
+        assert all(row == ["CELL"] * len(proxies) for row in cells.values())
+
+
+def test_a_cell_says_why_it_has_no_number():
+    report = scaling_module("report")
+    proxies = scaling_module("proxies")
+    workload = scaling_module("workloads").all_workloads(None)[0]
+    proxy = proxies.PROXIES[0]
+    unavailable = types.SimpleNamespace(**{**vars(proxy), "unavailable":
+                                           "not installed (no module)"})
+    case = types.SimpleNamespace(key=(workload.key, proxy.key), error="",
+                                 notes=[])
+    cases = {case.key: case}
+
+    def number(key):
+        return "1.0 ns"
+
+    assert report.cell(workload, proxy, cases, number) == "1.0 ns"
+    assert report.cell(workload, unavailable, cases, number) == (
+        "not installed")
+    assert report.cell(workload, proxy, {}, number) == "?"
+    case.notes = ["a note"]
+    assert report.cell(workload, proxy, cases, number) == "1.0 ns *"
+    case.error = "TypeError: no"
+    assert report.cell(workload, proxy, cases, number) == "error"
+
+
+def test_deferred_column_records_what_enable_deferred_refcount_did(tmp_path):
+    # A stand-in that takes effect on dicts only.
+    env = env_with_sitecustomize(tmp_path, """\
+        import threadhandle
+        threadhandle.enable_deferred_refcount = lambda obj, /: (
+            type(obj) is dict)
+        """)
+    stdout, data = run_quick(tmp_path, "--workloads", "getitem,number,call",
+                             "--proxies", "global,deferred,own", env=env)
+    assert data["deferred_refcount"] == {"getitem": {"d": True},
+                                         "number": {"f": False},
+                                         "call": {"f": False}}
+    assert data["notes"]["number/deferred"] == [
+        "deferred refcount not applied to f: float is not GC-tracked"
+        if data["environment"]["free_threaded_build"]
+        and sys.version_info >= (3, 14)
+        else "deferred refcount not applied to f: the interpreter has no "
+             "deferred reference counting"]
+    # math.sqrt is the same object in every column: left alone, and no
+    # own copy either.
+    assert "same object in every column" in data["notes"]["call/deferred"][0]
+    assert "same object in every thread" in data["notes"]["call/own"][0]
+    cells = table_cells(stdout, "single-thread ns/op", 3)
+    assert cells["d[5]"][1].endswith("x")
+    assert cells["f * 2.0"][1].endswith(" *")
+    assert "* global, deferred / f * 2.0: deferred refcount not applied" in (
+        stdout)
+
+
+def test_deferred_column_without_the_function_is_not_available(tmp_path):
+    env = env_with_sitecustomize(tmp_path, """\
+        import threadhandle
+        vars(threadhandle).pop("enable_deferred_refcount", None)
+        """)
+    stdout, data = run_quick(tmp_path, "--workloads", "getitem",
+                             "--proxies", "global,deferred", env=env)
+    assert data["cells"]["getitem/deferred"] == "not available"
+    assert table_cells(stdout, "single-thread ns/op", 2)["d[5]"][1] == (
+        "not available")
 
 
 def test_quick_run_has_the_slot_floor_column():
-    result = subprocess.run(
-        [sys.executable, "-P", str(SCALING), "--quick", "--workloads",
-         "number,attr", "--proxies", "local,threadhandle,floor", "--json",
-         "none", "--plot", "none"],
-        capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "slot floor: built from floor_proxy.c" in result.stdout
-    assert "floor/local incl. loop" in result.stdout
+    stdout = run_benchmark(*QUICK, "--workloads", "number,attr", "--proxies",
+                           "own,threadhandle,floor", "--json", "none")
+    assert "slot floor: built from floor_proxy.c" in stdout
+    assert "floor/own copy" in stdout
 
 
+@pytest.mark.thread_unsafe(reason="replaces sysconfig.get_config_var")
 def test_a_floor_proxy_that_does_not_build_gets_a_reason(monkeypatch,
                                                          tmp_path):
-    sys.path.insert(0, str(SCALING.parent))
-    try:
-        import scaling
-    finally:
-        sys.path.remove(str(SCALING.parent))
-    real = scaling.sysconfig.get_config_var
+    proxies = scaling_module("proxies")
+    real = proxies.sysconfig.get_config_var
 
     def broken_compiler(name):
         return "no-such-compiler -shared" if name == "LDSHARED" else real(name)
 
-    monkeypatch.setattr(scaling, "BUILD_DIR", tmp_path)
-    monkeypatch.setattr(scaling.sysconfig, "get_config_var", broken_compiler)
-    wrapper, _, unavailable = scaling.build_floor_proxy()
+    monkeypatch.setattr(proxies, "BUILD_DIR", tmp_path)
+    monkeypatch.setattr(proxies.sysconfig, "get_config_var", broken_compiler)
+    wrapper, _, unavailable = proxies.build_floor_proxy()
     assert wrapper is None
     assert unavailable.startswith("not built (")
     assert "no-such-compiler" in unavailable

@@ -1,0 +1,155 @@
+"""The workloads (rows of the table): one operation on shared objects each.
+
+A workload's factory makes the objects its statement uses, as a dict of
+name to object.  The benchmark calls it once per case in the main thread
+(the shared objects), and once more in each thread for the "own copy"
+column: a factory makes new objects every time wherever it can.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class Record:
+    """A plain Python class: instance attribute x is the small int 1."""
+
+    def __init__(self) -> None:
+        self.x = 1
+
+
+class Model:
+    """A user class, as a model object would be: an instance attribute
+    (a float) and a method written in Python."""
+
+    def __init__(self) -> None:
+        self.w = 2.0
+
+    def predict(self, x: float) -> float:
+        return x * 2.0
+
+
+def make_dict_of_ints() -> dict:
+    return {i: i for i in range(100)}
+
+
+def make_settings() -> dict:
+    """The settings dict of the request and lookup workloads."""
+    return {
+        "timeout": 30,
+        "retries": 3,
+        "debug": False,
+        "base_url": "https://example.invalid",
+        "max_body": 1 << 20,
+    }
+
+
+def make_request_objects() -> dict:
+    # re.compile() returns the pattern it cached for the same source: purge
+    # the cache so that every call makes a pattern object of its own.
+    re.purge()
+    return {"settings": make_settings(),
+            "pattern": re.compile(r"/api/(\w+)/(\d+)")}
+
+
+# One request: route the path, then read two settings.  The match object
+# keeps a reference to the pattern, as real code would get.
+REQUEST_STATEMENT = """\
+pattern.match("/api/users/42")
+settings["timeout"]
+settings.get("retries", 5)"""
+
+
+def make_lookup_objects() -> dict:
+    methods = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE"})
+    routes = {"users": "list_users", "orders": "list_orders",
+              "health": "health_check"}
+    return {"settings": make_settings(), "methods": methods, "routes": routes}
+
+
+# The same request's bookkeeping without the regular expression: only reads
+# of shared containers, which a proxy can take entirely off their refcounts.
+LOOKUP_STATEMENT = """\
+settings["timeout"]
+settings.get("retries", 5)
+"GET" in methods
+routes.get("users")"""
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One row: a statement the loop repeats on the objects of a factory."""
+    key: str
+    label: str
+    # One line for --help: what the objects are.
+    description: str
+    statement: str
+    make_objects: Callable[[], dict]
+    # Code each thread runs before the barrier, to make its own operands.
+    thread_setup: str = ""
+    # Proxy keys this workload runs with; None: all of them.
+    proxies: tuple | None = None
+    needs_local_handle: bool = False
+    # A workload whose statement is itself a way of reaching the object
+    # (local_handle): its ratios compare each of its cells with this
+    # workload's cell in the same column instead of with ThreadHandle's.
+    compare_with: str = ""
+
+
+def all_workloads(local_handle: Callable | None) -> list[Workload]:
+    """Every workload, in table order; `local_handle` is threadhandle's
+    function of that name, or None (the local_handle row then fails)."""
+    def with_local_handle() -> dict:
+        return {"d": make_dict_of_ints(), "local_handle": local_handle}
+
+    return [
+        Workload("getitem", "d[5]", "d[5], d a dict of 100 ints",
+                 "d[5]", lambda: {"d": make_dict_of_ints()}),
+        Workload("get", "d.get(5)",
+                 "d.get(5): dict.get, a method written in C",
+                 "d.get(5)", lambda: {"d": make_dict_of_ints()}),
+        Workload("attr", "o.x", "o.x: an int attribute of a plain instance",
+                 "o.x", lambda: {"o": Record()}),
+        Workload("model_attr", "m.w",
+                 "m.w: a float attribute of a Model instance",
+                 "m.w", lambda: {"m": Model()}),
+        # The float operands are made in each thread: a float constant
+        # belongs to the code object, which all threads share, and is not
+        # immortal, so its reference count would contend whatever the proxy.
+        # float() makes an ordinary heap float, not a code constant.
+        Workload("method", "m.predict(1.0)",
+                 "m.predict(1.0): a method written in Python",
+                 "m.predict(x)", lambda: {"m": Model()},
+                 thread_setup='x = float("1.0")'),
+        Workload("call", "f(4.0) math.sqrt",
+                 "f(4.0), f = math.sqrt: a call of a C function",
+                 "f(arg)", lambda: {"f": math.sqrt},
+                 thread_setup='arg = float("4.0")'),
+        Workload("number", "f * 2.0", "f * 2.0, f a float: a number operator",
+                 "f * factor", lambda: {"f": float("1.5")},
+                 thread_setup='factor = float("2.0")'),
+        Workload("contains", "5 in d", "5 in d, d a dict of 100 ints",
+                 "5 in d", lambda: {"d": make_dict_of_ints()}),
+        Workload("setitem", "l[5] = 1", "l[5] = 1, l a list of 10 ints",
+                 "l[5] = 1", lambda: {"l": [0] * 10}),
+        Workload("len", "len(d)", "len(d), d a dict of 100 ints", "len(d)",
+                 lambda: {"d": make_dict_of_ints()}),
+        Workload("request", "request: re + dict",
+                 "a router's request: a regex match, two settings reads",
+                 REQUEST_STATEMENT, make_request_objects),
+        Workload("lookup", "lookup: dict + set",
+                 "the request's dict and frozenset reads, without the regex",
+                 LOOKUP_STATEMENT, make_lookup_objects),
+        Workload("local_handle", "local_handle(d)[5]",
+                 "local_handle(d)[5]: the handle asked for at every use",
+                 "local_handle(d)[5]", with_local_handle,
+                 proxies=("global", "deferred", "own", "local"),
+                 needs_local_handle=True, compare_with="getitem"),
+    ]
+
+
+EMPTY_LOOP = Workload("empty", "empty loop", "the loop with nothing in it",
+                      "pass", dict, proxies=("local",))
