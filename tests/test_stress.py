@@ -157,7 +157,7 @@ def test_shared_containers_through_handles():
     """Dicts, lists and sets shared by 16 threads.  Each user thread owns
     some keys, list items and set elements (so their final contents are
     known exactly) and also reads and writes shared ones at random."""
-    seconds = TOTAL_SECONDS * 0.45
+    seconds = TOTAL_SECONDS * 0.4
     stress = Stress(seconds, SEED)
     print(f"stress seed={SEED} seconds={seconds:.1f}")
     shared_dict = {("shared", i): i for i in range(64)}
@@ -563,7 +563,7 @@ def test_user_objects_with_changing_classes():
     between them.  Cached bound methods must never outlive those changes:
     each changing thread checks its own changes exactly through its
     handles."""
-    seconds = TOTAL_SECONDS * 0.35
+    seconds = TOTAL_SECONDS * 0.3
     stress = Stress(seconds, SEED + 1)
     print(f"stress seed={SEED + 1} seconds={seconds:.1f}")
     classes = {"A": make_class("A"), "B": make_class("B")}
@@ -773,6 +773,174 @@ def test_handles_shared_between_threads_while_their_owner_caches():
     stress.run(roles)
     report(stress, seconds)
     assert stress.counts["owner"] > 0 and stress.counts["reader"] > 0
+
+
+# ------------------------------- instances with a __dict__ that change
+
+
+class Plain:
+    """An ordinary class instance: methods and attributes through a handle
+    are cached (3.14t: read from its inline values)."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def m(self):
+        return "Plain.m"
+
+
+class Other:
+    """Layout-compatible with Plain, so __class__ can move between them."""
+
+    def m(self):
+        return "Other.m"
+
+
+def shadow_m():
+    return "shadow"
+
+
+def patched_m(self):
+    return "patched"
+
+
+M_RESULTS = {"Plain.m", "Other.m", "shadow", "patched"}
+PATCHES_PER_CLASS = 300
+
+
+def test_instances_whose_dicts_and_classes_change():
+    """Threads call h.m() and read h.x through their own handles of shared
+    instances while other threads shadow and unshadow m, set and delete x,
+    replace __dict__, reassign __class__ and patch the classes.
+
+    Each reader also owns one instance that only it changes, and checks
+    through its handle that m() and x are exactly what its changes made
+    them (the class's m may be patched meanwhile); the others read it too.
+    On the shared instances every x written is larger than the last, so a
+    reader that sees x go down got a stale value, and m() must give an
+    answer some state has."""
+    seconds = TOTAL_SECONDS * 0.1
+    stress = Stress(seconds, SEED + 4)
+    print(f"stress seed={SEED + 4} seconds={seconds:.1f}")
+    readers = 13
+    shared = [Plain(0) for _ in range(3)]
+    owned = [Plain(0) for _ in range(readers)]
+    counter = iter(range(1, 10**12))
+    # Held while a shared x is written, so writes come in increasing order.
+    write_lock = threading.Lock()
+
+    def mutator(index, rng):
+        done = 0
+        while stress.running():
+            done += 1
+            obj = rng.choice(shared)
+            action = rng.randrange(7)
+            if action == 0:
+                obj.m = shadow_m
+            elif action == 1:
+                obj.__dict__.pop("m", None)
+            elif action == 2:
+                with write_lock:
+                    obj.x = next(counter)
+            elif action == 3:
+                obj.__dict__.pop("x", None)
+            elif action == 4:
+                with write_lock:
+                    obj.__dict__ = {"x": next(counter)}
+            elif action == 5:
+                obj.__class__ = Other if type(obj) is Plain else Plain
+            else:
+                setattr(obj, f"extra{rng.randrange(40)}", 0)
+        return done
+
+    def patcher(index, rng):
+        # Paced and capped: a class changed about 1000 times gets no more
+        # version tags, and then nothing of it is cached.
+        done = 0
+        while stress.running() and done < 2 * PATCHES_PER_CLASS:
+            done += 1
+            time.sleep(seconds / (4 * PATCHES_PER_CLASS))
+            cls = rng.choice((Plain, Other))
+            if vars(cls)["m"] is patched_m:
+                cls.m = make_class_method(cls)
+            else:
+                cls.m = patched_m
+        return done
+
+    def check_owned(index, h, obj, shadowed, x):
+        result = h.m()
+        if shadowed:
+            expected = {"shadow"}
+        else:
+            expected = {f"{type(obj).__name__}.m", "patched"}
+        if result not in expected:
+            unexpected(stress, "reader", index,
+                       f"own m() gave {result!r}, expected {expected}")
+        try:
+            seen = h.x
+        except AttributeError:
+            seen = None
+        if seen != x:
+            unexpected(stress, "reader", index, f"own x {seen!r} != {x!r}")
+
+    def reader(index, rng):
+        done = 0
+        obj = owned[index]
+        own = ThreadHandle(obj)
+        shadowed, x, next_own_x = False, 0, 1
+        handles = [ThreadHandle(o) for o in shared + owned]
+        last_x = [0] * len(shared)
+        while stress.running():
+            done += 1
+            action = rng.randrange(6)
+            if action == 0:
+                obj.m, shadowed = shadow_m, True
+            elif action == 1:
+                obj.__dict__.pop("m", None)
+                shadowed = False
+            elif action == 2:
+                obj.x, x, next_own_x = next_own_x, next_own_x, next_own_x + 1
+            elif action == 3:
+                obj.__dict__.pop("x", None)
+                x = None
+            elif action == 4:
+                obj.__dict__ = {}
+                shadowed, x = False, None
+            else:
+                obj.__class__ = Other if type(obj) is Plain else Plain
+            check_owned(index, own, obj, shadowed, x)
+            i = rng.randrange(len(handles))
+            result = handles[i].m()
+            if result not in M_RESULTS:
+                unexpected(stress, "reader", index, f"m() gave {result!r}")
+            try:
+                seen = handles[i].x
+            except AttributeError:
+                continue
+            if i < len(shared):
+                if seen < last_x[i]:
+                    unexpected(stress, "reader", index,
+                               f"x went from {last_x[i]} to {seen}")
+                last_x[i] = seen
+        return done
+
+    # Readers first: their thread indexes are 0 .. readers - 1.
+    roles = [("reader", reader, readers), ("mutator", mutator, 2),
+             ("patcher", patcher, 1)]
+    stress.run(roles)
+    report(stress, seconds)
+    assert all(stress.counts[role] > 0
+               for role in ("mutator", "patcher", "reader"))
+
+
+def make_class_method(cls):
+    """A fresh function that gives cls's own answer."""
+    name = cls.__name__
+
+    def m(self):
+        return f"{name}.m"
+
+    return m
 
 
 # ------------------------------------------------------------ local_handle
