@@ -103,29 +103,6 @@ is_plain_method(PyObject *descr)
            || Py_IS_TYPE(descr, &PyWrapperDescr_Type);
 }
 
-/* What a valid entry gives for obj (a new reference), or NULL without an
- * error when the instance's attributes say otherwise. */
-static inline PyObject *
-entry_value(th_cache_entry *entry, PyObject *obj)
-{
-    switch (entry->kind) {
-    case BOUND_METHOD:
-        return Py_NewRef(entry->method);
-#if TH_INLINE_VALUES
-    case UNLESS_SHADOWED:
-        if (th_instance_lacks(obj, entry->index, entry->keys_length)) {
-            return Py_NewRef(entry->method);
-        }
-        return NULL;
-    case INSTANCE_VALUE:
-        return th_inline_value(obj, entry->index);
-#endif
-    default:
-        (void)obj;
-        return NULL;
-    }
-}
-
 /* h->cache is written only by the owning thread; other threads read it
  * only for sys.getsizeof() and the test helper, hence atomic accesses. */
 static inline struct th_method_cache *
@@ -253,27 +230,14 @@ getattr_and_cache(ThreadHandleObject *h, PyObject *name)
     return value;
 }
 
-/* An entry can only exist for a type that allowed caching at that version
- * tag; changing the type changes the tag. */
-PyObject *
-th_getattro(PyObject *self, PyObject *name)
+/* Lookups the cache does not answer: straight to the object's own lookup
+ * for objects whose lookups are not cached, else the ordinary lookup,
+ * cached when it can be. */
+static inline PyObject *
+getattr_uncached(ThreadHandleObject *h, PyObject *name)
 {
-    ThreadHandleObject *h = (ThreadHandleObject *)self;
     PyObject *obj = h->obj;
     PyTypeObject *tp = Py_TYPE(obj);
-    /* Ownership first: only the owner may look at h->cache here. */
-    struct th_method_cache *cache;
-    if (th_owned_by_current_thread(self) && (cache = h->cache) != NULL) {
-        th_cache_entry *entry = cache_entry_for(cache, name);
-        if (entry->name == name && entry->type == tp
-            && entry->version == th_type_version(tp))
-        {
-            PyObject *value = entry_value(entry, obj);
-            if (value != NULL) {
-                return value;
-            }
-        }
-    }
     if (!allows_cache(obj, tp)) {
         /* Instance dicts and custom lookups: straight to the object
          * (through PyObject_GetAttr for types with only a tp_getattr). */
@@ -281,6 +245,52 @@ th_getattro(PyObject *self, PyObject *name)
                                        : PyObject_GetAttr(obj, name);
     }
     return getattr_and_cache(h, name);
+}
+
+#if TH_INLINE_VALUES
+/* A valid UNLESS_SHADOWED or INSTANCE_VALUE entry: what it gives for the
+ * object as it is now, or the ordinary lookup when the instance's
+ * attributes say otherwise.  Out of line, so that th_getattro stays a
+ * leaf function for the other lookups. */
+static Py_NO_INLINE PyObject *
+getattr_inline_values(ThreadHandleObject *h, th_cache_entry *entry,
+                      PyObject *name)
+{
+    PyObject *obj = h->obj;
+    PyObject *value = NULL;
+    if (entry->kind == INSTANCE_VALUE) {
+        value = th_inline_value(obj, entry->index);
+    }
+    else if (th_instance_lacks(obj, entry->index, entry->keys_length)) {
+        value = Py_NewRef(entry->method);
+    }
+    return value != NULL ? value : getattr_uncached(h, name);
+}
+#endif
+
+/* An entry can only exist for a type that allowed caching at that version
+ * tag; changing the type changes the tag. */
+PyObject *
+th_getattro(PyObject *self, PyObject *name)
+{
+    ThreadHandleObject *h = (ThreadHandleObject *)self;
+    PyTypeObject *tp = Py_TYPE(h->obj);
+    /* Ownership first: only the owner may look at h->cache here. */
+    struct th_method_cache *cache;
+    if (th_owned_by_current_thread(self) && (cache = h->cache) != NULL) {
+        th_cache_entry *entry = cache_entry_for(cache, name);
+        if (entry->name == name && entry->type == tp
+            && entry->version == th_type_version(tp))
+        {
+            if (entry->kind == BOUND_METHOD) {
+                return Py_NewRef(entry->method);
+            }
+#if TH_INLINE_VALUES
+            return getattr_inline_values(h, entry, name);
+#endif
+        }
+    }
+    return getattr_uncached(h, name);
 }
 
 int
