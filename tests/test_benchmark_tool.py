@@ -267,3 +267,28 @@ def test_a_floor_proxy_that_does_not_build_gets_a_reason(monkeypatch,
     assert unavailable.startswith("not built (")
     assert "no-such-compiler" in unavailable
     assert list(tmp_path.iterdir()) == []
+
+
+def test_floor_proxy_builds_are_kept_per_interpreter_and_settings():
+    """A ThreadSanitizer interpreter has the same suffix as a plain one:
+    neither may load the other's build."""
+    proxies = scaling_module("proxies")
+    plain = proxies.floor_build_path(".so", "cc -shared", "-fPIC")
+    assert plain != proxies.floor_build_path(
+        ".so", "clang -shared -fsanitize=thread", "-fPIC")
+    assert plain != proxies.floor_build_path(".so", "cc -shared", "-fPIE")
+    assert plain == proxies.floor_build_path(".so", "cc -shared", "-fPIC")
+
+
+@pytest.mark.thread_unsafe(reason="replaces the benchmark's build folder")
+def test_a_floor_proxy_that_does_not_load_gets_a_reason(monkeypatch,
+                                                        tmp_path):
+    proxies = scaling_module("proxies")
+    monkeypatch.setattr(proxies, "BUILD_DIR", tmp_path)
+    get = proxies.sysconfig.get_config_var
+    target = proxies.floor_build_path(
+        get("EXT_SUFFIX"), get("LDSHARED"), get("CCSHARED") or "")
+    target.write_bytes(b"not a shared object")  # newer than the source
+    wrapper, _, unavailable = proxies.build_floor_proxy()
+    assert wrapper is None
+    assert unavailable.startswith("import failed (ImportError"), unavailable

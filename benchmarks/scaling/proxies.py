@@ -84,6 +84,17 @@ def peer(module_name: str, attribute: str,
     return load
 
 
+def floor_build_path(suffix: str, ldshared: str, ccshared: str) -> Path:
+    """Where the floor proxy built for this interpreter with these compiler
+    settings is kept: interpreters with the same suffix (a ThreadSanitizer
+    build of 3.14t and a plain one) cannot load each other's builds."""
+    import hashlib
+    key = hashlib.sha256(
+        "\0".join([os.path.realpath(sys.executable), ldshared, ccshared])
+        .encode()).hexdigest()[:12]
+    return BUILD_DIR / f"floor_proxy-{key}{suffix}"
+
+
 def build_floor_proxy(find_version: bool = True) -> tuple:
     """Compile floor_proxy.c for this interpreter (once; cached under
     benchmarks/.build/) and return (FloorProxy, where it came from, why
@@ -96,7 +107,8 @@ def build_floor_proxy(find_version: bool = True) -> tuple:
     ldshared = sysconfig.get_config_var("LDSHARED")
     if not suffix or not ldshared:
         return None, "", "not built (no C compiler settings in sysconfig)"
-    target = BUILD_DIR / f"floor_proxy{suffix}"
+    ccshared = sysconfig.get_config_var("CCSHARED") or ""
+    target = floor_build_path(suffix, ldshared, ccshared)
     if (not target.exists()
             or target.stat().st_mtime < FLOOR_SOURCE.stat().st_mtime):
         BUILD_DIR.mkdir(parents=True, exist_ok=True)
@@ -104,7 +116,7 @@ def build_floor_proxy(find_version: bool = True) -> tuple:
         # starting at once never load a half-written file.
         partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         command = (shlex.split(ldshared)
-                   + shlex.split(sysconfig.get_config_var("CCSHARED") or "")
+                   + shlex.split(ccshared)
                    + ["-O2", "-I", sysconfig.get_path("include"),
                       str(FLOOR_SOURCE), "-o", str(partial)])
         try:
@@ -118,8 +130,8 @@ def build_floor_proxy(find_version: bool = True) -> tuple:
             return None, "", f"not built ({first.strip()})"
         os.replace(partial, target)
     spec = importlib.util.spec_from_file_location("floor_proxy", target)
-    module = importlib.util.module_from_spec(spec)
     try:
+        module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     except Exception as exc:
         return None, "", f"import failed ({type(exc).__name__}: {exc})"
