@@ -12,10 +12,13 @@
 
 PyTypeObject *th_type = NULL;
 
-/* A type made from th_forward_slots.  PyType_FromSpec fills its slot
- * tables and makes its slot wrappers; ThreadHandle uses both.  Kept for the
- * life of the process, since ThreadHandle points at its tables. */
-static PyTypeObject *slot_source = NULL;
+/* ThreadHandle's slot tables: copies of those PyType_FromSpec fills for a
+ * helper type made from th_forward_slots (see th_install_slots). */
+static PyNumberMethods th_as_number;
+static PySequenceMethods th_as_sequence;
+static PyMappingMethods th_as_mapping;
+static PyAsyncMethods th_as_async;
+static PyBufferProcs th_as_buffer;
 
 /* Cython's tp_traverse visits obj; ours adds the method cache. */
 static traverseproc cython_traverse = NULL;
@@ -31,9 +34,10 @@ th_traverse(PyObject *self, visitproc visit, void *arg)
 }
 
 /* Give `type` a wrapper descriptor for each slot wrapper of slot_source
- * whose name it does not define itself. */
+ * whose name it does not define itself.  The new descriptors point at
+ * CPython's static slot definitions, not into slot_source. */
 static int
-add_slot_wrappers(PyTypeObject *type)
+add_slot_wrappers(PyTypeObject *type, PyTypeObject *slot_source)
 {
     PyObject *source = PyType_GetDict(slot_source);
     PyObject *target = PyType_GetDict(type);
@@ -77,21 +81,31 @@ th_install_slots(PyTypeObject *type)
         PyErr_SetString(PyExc_RuntimeError, "ThreadHandle slots installed twice");
         return -1;
     }
+    /* A helper type with the handle's layout, made only to have CPython
+     * build the slot tables and wrappers from th_forward_slots.  An
+     * instance of it would have no object, so none may exist: no
+     * instantiation, no subclasses, and the type is dropped once its
+     * tables are copied (it goes at the next collection). */
     PyType_Spec spec = {
         .name = "threadhandle._slot_source",
         .basicsize = sizeof(ThreadHandleObject),
-        .flags = Py_TPFLAGS_DEFAULT,
+        .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
         .slots = th_forward_slots,
     };
-    slot_source = (PyTypeObject *)PyType_FromSpec(&spec);
+    PyTypeObject *slot_source = (PyTypeObject *)PyType_FromSpec(&spec);
     if (slot_source == NULL) {
         return -1;
     }
-    type->tp_as_number = slot_source->tp_as_number;
-    type->tp_as_sequence = slot_source->tp_as_sequence;
-    type->tp_as_mapping = slot_source->tp_as_mapping;
-    type->tp_as_async = slot_source->tp_as_async;
-    type->tp_as_buffer = slot_source->tp_as_buffer;
+    th_as_number = *slot_source->tp_as_number;
+    th_as_sequence = *slot_source->tp_as_sequence;
+    th_as_mapping = *slot_source->tp_as_mapping;
+    th_as_async = *slot_source->tp_as_async;
+    th_as_buffer = *slot_source->tp_as_buffer;
+    type->tp_as_number = &th_as_number;
+    type->tp_as_sequence = &th_as_sequence;
+    type->tp_as_mapping = &th_as_mapping;
+    type->tp_as_async = &th_as_async;
+    type->tp_as_buffer = &th_as_buffer;
     type->tp_getattro = slot_source->tp_getattro;
     type->tp_setattro = slot_source->tp_setattro;
     type->tp_call = slot_source->tp_call;
@@ -105,7 +119,9 @@ th_install_slots(PyTypeObject *type)
     cython_traverse = type->tp_traverse;
     type->tp_traverse = th_traverse;
     th_type = type;
-    if (add_slot_wrappers(type) < 0) {
+    int res = add_slot_wrappers(type, slot_source);
+    Py_DECREF(slot_source);
+    if (res < 0) {
         return -1;
     }
     PyType_Modified(type);
