@@ -19,6 +19,14 @@ PyDict_GetItemRef(PyObject *mp, PyObject *key, PyObject **result)
 }
 #endif
 
+#if PY_VERSION_HEX < 0x030C0000
+static inline PyCodeObject *
+PyGen_GetCode(PyGenObject *gen)
+{
+    return (PyCodeObject *)Py_NewRef(gen->gi_code);
+}
+#endif
+
 /* Critical sections arrived with free threading (3.13); under a GIL they
  * have nothing to do. */
 #if PY_VERSION_HEX < 0x030D0000
