@@ -96,6 +96,16 @@ cdef class ThreadHandle:
     def __class_getitem__(cls, item):
         return _HandleAlias(cls, item)
 
+    # --- isinstance(x, h) and issubclass(c, h) with a handle of a class:
+    # CPython looks these up on type(h); isinstance(h, cls) does not use
+    # them.  A handle of a non-class raises what the object would.
+
+    def __instancecheck__(self, instance):
+        return isinstance(instance, self.obj)
+
+    def __subclasscheck__(self, subclass):
+        return issubclass(subclass, self.obj)
+
     # --- context managers: looked up on type(obj), as `with obj` would.
 
     def __enter__(self):
