@@ -20,6 +20,11 @@ static PyMappingMethods th_as_mapping;
 static PyAsyncMethods th_as_async;
 static PyBufferProcs th_as_buffer;
 
+/* type.__dict__["__mro__"], the getter of the MRO the interpreter uses
+ * (tp_mro): `cls.__mro__` would look in the metaclass first, where a
+ * property may answer anything, and run user code. */
+static PyObject *mro_getter = NULL;
+
 /* Cython's tp_traverse visits obj; ours adds the method cache. */
 static traverseproc cython_traverse = NULL;
 
@@ -92,6 +97,21 @@ th_install_slots(PyTypeObject *type)
         .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
         .slots = th_forward_slots,
     };
+    PyObject *type_dict = PyType_GetDict(&PyType_Type);
+    PyObject *mro_name = PyUnicode_FromString("__mro__");
+    int found = -1;
+    if (type_dict != NULL && mro_name != NULL) {
+        found = PyDict_GetItemRef(type_dict, mro_name, &mro_getter);
+    }
+    Py_XDECREF(type_dict);
+    Py_XDECREF(mro_name);
+    if (found < 0) {
+        return -1;
+    }
+    if (found == 0 || Py_TYPE(mro_getter)->tp_descr_get == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "type.__mro__ is not a getter");
+        return -1;
+    }
     PyTypeObject *slot_source = (PyTypeObject *)PyType_FromSpec(&spec);
     if (slot_source == NULL) {
         return -1;
@@ -144,12 +164,14 @@ th_new_handle(PyObject *obj)
 }
 
 /* The attribute `name` found on the type's MRO (not bound, not the
- * metaclass's), or NULL without an error if there is none.  Strong
+ * metaclass's), or NULL without an error if there is none.  The MRO is the
+ * one the interpreter uses, read without running user code.  Strong
  * references only: another thread may change the class dicts meanwhile. */
 PyObject *
 th_type_lookup(PyTypeObject *type, PyObject *name)
 {
-    PyObject *mro = PyObject_GetAttrString((PyObject *)type, "__mro__");
+    PyObject *mro = Py_TYPE(mro_getter)->tp_descr_get(
+        mro_getter, (PyObject *)type, (PyObject *)Py_TYPE(type));
     if (mro == NULL || !PyTuple_Check(mro)) {
         Py_XDECREF(mro);
         PyErr_Clear();
