@@ -32,7 +32,7 @@ cdef extern from "handle.h":
     int th_install_slots(PyTypeObject *type) except -1
     object th_unwrap(object op)
     object th_special_method(object obj, object name, object dflt)
-    void *th_handle_vectorcall
+    void *th_vectorcall_for(object obj)
     void th_cache_free(void *h)
     Py_ssize_t th_cache_sizeof(void *h)
     object th_cache_names(void *h)
@@ -48,8 +48,11 @@ cdef extern from "handle.h":
 
 
 # The handled object is set once and never changes, not even by the GC: a
-# cycle through a handle is broken at the other objects in it.
+# cycle through a handle is broken at the other objects in it.  The
+# trashcan keeps dropping a long chain (handle -> partial -> handle ...)
+# from overflowing the C stack.
 @cython.no_gc_clear
+@cython.trashcan(True)
 cdef class ThreadHandle:
     """ThreadHandle(obj)
 
@@ -80,7 +83,7 @@ cdef class ThreadHandle:
                 "ThreadHandle() takes exactly one argument (the object to "
                 f"handle), {len(args)} given")
         self.obj = th_unwrap(args[0])
-        self.vectorcall = th_handle_vectorcall
+        self.vectorcall = th_vectorcall_for(self.obj)
 
     def __dealloc__(self):
         th_cache_free(<void *>self)

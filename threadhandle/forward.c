@@ -38,6 +38,38 @@ th_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
     return PyObject_Vectorcall(obj, args, nargsf, kwnames);
 }
 
+/* For objects whose call does not check the recursion depth itself
+ * (functools.partial, bound methods, ...): they may call a handle again,
+ * and a chain of them would overflow the C stack. */
+static PyObject *
+th_vectorcall_checked(PyObject *self, PyObject *const *args, size_t nargsf,
+                      PyObject *kwnames)
+{
+    if (Py_EnterRecursiveCall(" while calling a Python object")) {
+        return NULL;
+    }
+    PyObject *res = th_vectorcall(self, args, nargsf, kwnames);
+    Py_LeaveRecursiveCall();
+    return res;
+}
+
+/* The entry point for h(...) of a new handle of obj.  Python functions
+ * enter the interpreter, which checks the recursion depth; builtins and
+ * method descriptors check it before running their C code; so these skip
+ * a second check.  An object's type cannot later become or stop being
+ * one of these (static types: no __class__ assignment to or from them). */
+vectorcallfunc
+th_vectorcall_for(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp == &PyCFunction_Type || tp == &PyCMethod_Type
+        || tp == &PyFunction_Type || tp == &PyMethodDescr_Type)
+    {
+        return th_vectorcall;
+    }
+    return th_vectorcall_checked;
+}
+
 /* -------------------------------------------------------------- numbers */
 
 #define NB_SLOT(tp, offset) \
@@ -413,5 +445,3 @@ PyType_Slot th_forward_slots[] = {
     {0, NULL},
 };
 
-/* The entry point stored in each handle for h(...). */
-vectorcallfunc th_handle_vectorcall = th_vectorcall;

@@ -66,7 +66,7 @@ PyObject *th_new_handle(PyObject *obj);
 
 /* forward.c */
 extern PyType_Slot th_forward_slots[];
-extern vectorcallfunc th_handle_vectorcall;
+vectorcallfunc th_vectorcall_for(PyObject *obj);
 
 /* attributes.c */
 PyObject *th_getattro(PyObject *self, PyObject *name);
