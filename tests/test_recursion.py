@@ -110,3 +110,45 @@ def test_dropping_a_deep_chain_of_handles_alone_does_not_crash():
         print("dropped")
     """)
     assert out == "dropped\n"
+
+
+def test_a_deep_chain_through_weak_proxies_is_refused():
+    # A weak proxy forwards everything to its referent without a recursion
+    # check, as a handle does: a chain of them is refused at some depth
+    # instead of crashing the operations on it.
+    out = run("""
+        import weakref
+        class Target:
+            a = 1
+            def __add__(self, other):
+                return "added"
+        keep = []
+        x = Target()
+        try:
+            for depth in range(200_000):
+                h = ThreadHandle(x)
+                keep.append(h)
+                x = weakref.proxy(h)
+        except RecursionError:
+            print("refused at", depth)
+        print(h.a, h + 1, bool(h))
+    """)
+    assert out == "refused at 1001\n1 added True\n"  # 1000 proxies deep
+
+
+def test_a_proxy_of_a_dead_handle_or_of_an_object_is_accepted():
+    out = run("""
+        import weakref
+        class Target:
+            a = 1
+        target = Target()
+        print(ThreadHandle(weakref.proxy(target)).a)
+        h = ThreadHandle(target)
+        p = weakref.proxy(h)
+        del h
+        try:
+            ThreadHandle(p).a
+        except ReferenceError:
+            print("ReferenceError, as for the proxy")
+    """)
+    assert out == "1\nReferenceError, as for the proxy\n"

@@ -31,6 +31,7 @@ cdef extern from "compat.h":
 cdef extern from "handle.h":
     int th_install_slots(PyTypeObject *type) except -1
     object th_unwrap(object op)
+    int th_check_proxy_chain(object obj) except -1
     object th_special_method(object obj, object name, object dflt)
     void *th_vectorcall_for(object obj)
     void th_cache_free(void *h)
@@ -82,7 +83,9 @@ cdef class ThreadHandle:
             raise TypeError(
                 "ThreadHandle() takes exactly one argument (the object to "
                 f"handle), {len(args)} given")
-        self.obj = th_unwrap(args[0])
+        obj = th_unwrap(args[0])
+        th_check_proxy_chain(obj)
+        self.obj = obj
         self.vectorcall = th_vectorcall_for(self.obj)
 
     def __dealloc__(self):
