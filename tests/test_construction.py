@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from conftest import refcount
+from conftest import refcount, run_python
 from threadhandle import ThreadHandle, unwrap
 
 
@@ -352,3 +352,68 @@ def test_handle_is_tracked_by_the_collector():
     obj = []
     h = ThreadHandle(obj)
     assert any(referent is obj for referent in gc.get_referents(h))
+
+
+# The type that install.c builds the slot tables with has the handle's
+# layout but no object: an instance of it would crash on every operation.
+HELPER_TYPE_IS_UNUSABLE = """
+import gc, operator
+import threadhandle
+
+def helper():
+    return [c for c in object.__subclasses__() if c.__name__ == "_slot_source"]
+
+def refused(func, *args):
+    try:
+        func(*args)
+    except TypeError:
+        return
+    raise AssertionError(f"{func} did not raise TypeError")
+
+def check(S):
+    refused(S)
+    refused(object.__new__, S)
+    refused(S.__new__, S)
+    refused(type, "Sub", (S,), {})
+
+for S in helper():
+    check(S)
+del S
+gc.collect()
+assert helper() == [], "the helper type is still reachable"
+print("ok")
+"""
+
+
+def test_the_slot_source_type_cannot_be_instantiated_or_reached():
+    result = run_python(HELPER_TYPE_IS_UNUSABLE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"
+
+
+ON_A_HELPER_INSTANCE = [
+    "x.foo", "x + 1", "x[0]", "hash(x)", "iter(x)", "bool(x)",
+    "memoryview(x)", "len(x)",
+]
+
+
+@pytest.mark.parametrize("operation", ON_A_HELPER_INSTANCE)
+def test_no_helper_instance_can_be_made_to_crash(operation):
+    # Each operation the issue crashed with, on whatever the import leaves
+    # reachable: it must be refused before any instance exists.
+    code = f"""
+import threadhandle
+for S in [c for c in object.__subclasses__() if c.__name__ == "_slot_source"]:
+    try:
+        x = S()
+    except TypeError:
+        continue
+    try:
+        {operation}
+    except Exception as exc:
+        print(type(exc).__name__)
+print("done")
+"""
+    result = run_python(code)
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    assert result.stdout == "done\n"

@@ -1,8 +1,12 @@
 """local_handle(obj): the calling thread's handle of obj, made on first use
 and reused afterwards; and when its entries are released."""
+import _thread
+import contextvars
 import ctypes
 import gc
 import sys
+import threading
+import time
 import weakref
 
 import pytest
@@ -300,6 +304,109 @@ def test_finalizers_run_when_a_thread_ends_leave_nothing_cached():
     assert len(made) == 4
     assert survivor_ref() is None
     assert all(ref() is None for ref in made)
+
+
+# Objects whose finalizers run while their thread ends, from something
+# CPython clears with the thread's state: its context (cleared after the
+# thread's state dict) or a threading.local (cleared with, or before, the
+# state dict, depending on the version).  A handle they ask for must not
+# start a cache: nothing would free it, nor the object it holds.
+
+class AsksForAHandle:
+    def __init__(self, target, finalized):
+        self.target = target
+        self.finalized = finalized
+
+    def __del__(self):
+        local_handle(self.target)
+        self.finalized.append(1)
+
+
+def wait_until_finalized_and_freed(refs, finalized, count, seconds=5.0):
+    """Wait until `count` finalizers ran and every object behind `refs` is
+    freed; how many are still alive when time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        gc.collect()
+        if len(finalized) == count and all(ref() is None for ref in refs):
+            return 0
+        time.sleep(0.02)
+    return sum(ref() is not None for ref in refs)
+
+
+def run_raw_threads(target, count):
+    """target() in `count` threads started with _thread, which run in the
+    thread's own context (threading.Thread may run them in a copy of the
+    starting thread's context, freed later by that thread)."""
+    for _ in range(count):
+        _thread.start_new_thread(target, ())
+
+
+CACHE_USE = ["cached before", "cached after", "never cached"]
+
+
+def cache_use_param(use):
+    """3.11 has no flag for a thread state being cleared: a thread that
+    never cached a handle cannot tell its teardown from its start."""
+    if use == "never cached" and sys.version_info < (3, 12):
+        return pytest.param(use, marks=pytest.mark.xfail(
+            strict=True, reason="3.11: no way to tell the thread is ending"))
+    return use
+
+
+@pytest.mark.parametrize("use", [cache_use_param(u) for u in CACHE_USE])
+def test_finalizer_in_the_threads_context_caches_nothing(use):
+    var = contextvars.ContextVar("finalizing")
+    refs, finalized, count = [], [], 10
+
+    def work():
+        if use == "cached before":
+            local_handle(Obj())
+        target = Obj()
+        refs.append(weakref.ref(target))
+        var.set(AsksForAHandle(target, finalized))
+        if use == "cached after":
+            local_handle(Obj())
+
+    run_raw_threads(work, count)
+    assert wait_until_finalized_and_freed(refs, finalized, count) == 0
+
+
+@pytest.mark.parametrize("use", [cache_use_param(u) for u in CACHE_USE])
+def test_finalizer_in_a_threading_local_caches_nothing(use):
+    slot = threading.local()
+    refs, finalized, count = [], [], 10
+
+    def work(index):
+        if use == "cached before":
+            local_handle(Obj())
+        target = Obj()
+        refs.append(weakref.ref(target))
+        slot.value = AsksForAHandle(target, finalized)
+        if use == "cached after":
+            local_handle(Obj())
+
+    run_threads(work, count)
+    assert wait_until_finalized_and_freed(refs, finalized, count) == 0
+
+
+def test_a_cleared_cache_caches_again_on_a_live_thread():
+    table = Obj()
+    first = local_handle(table)
+    clear_local_handles()
+    second = local_handle(table)
+    assert second is not first
+    assert local_handle(table) is second
+    assert cached_count() == 1
+
+    def work(index):
+        local_handle(Obj())
+        clear_local_handles()
+        h = local_handle(table)
+        assert local_handle(table) is h
+        assert cached_count() == 1
+
+    run_threads(work, 4)
 
 
 def test_finalizers_run_by_clear_see_an_empty_cache():

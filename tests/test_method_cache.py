@@ -507,3 +507,76 @@ def test_method_replaced_while_threads_call_it():
     for seen in results:
         assert seen[-1] == 199
         assert all(0 <= v <= 199 for v in seen)
+
+
+# ------------------------------------------ a metaclass that lies in __mro__
+
+class Impostor:
+    """What the lying metaclass claims its classes inherit from."""
+
+    def x(self):
+        return "Impostor.x"
+
+    def __enter__(self):
+        return "Impostor.__enter__"
+
+    def __exit__(self, *exc):
+        return False
+
+
+class LyingMeta(type):
+    """type.__mro__ answers from this property, which names the wrong
+    classes (and is user code): the real MRO is the class's own."""
+
+    reads = 0
+
+    @property
+    def __mro__(cls):
+        LyingMeta.reads += 1
+        return (Impostor, object)
+
+
+class Counting(metaclass=LyingMeta):
+    # Slots and generic attribute lookup: the method cache applies.
+    __slots__ = ("n",)
+
+    def __init__(self):
+        self.n = 2
+
+    @property
+    def x(self):
+        self.n += 1
+        return self.n
+
+    def method(self):
+        return "Counting.method"
+
+    def __enter__(self):
+        return "Counting.__enter__"
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_a_property_is_not_cached_when_the_metaclass_lies_about_the_mro():
+    obj, h = Counting(), ThreadHandle(Counting())
+    assert [h.x for _ in range(3)] == [obj.x for _ in range(3)] == [3, 4, 5]
+    assert h.method() == obj.method() == "Counting.method"
+    assert "x" not in _cached_method_names(h)
+
+
+def test_with_uses_the_real_mro_when_the_metaclass_lies():
+    with Counting() as expected, ThreadHandle(Counting()) as got:
+        assert got == expected == "Counting.__enter__"
+
+
+@pytest.mark.thread_unsafe(reason="counts reads of a class-level counter")
+def test_the_mro_is_read_without_running_user_code():
+    before = LyingMeta.reads
+    h = ThreadHandle(Counting())
+    for _ in range(3):
+        h.x  # noqa: B018
+        h.method()
+    with h:
+        pass
+    assert LyingMeta.reads == before

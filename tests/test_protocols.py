@@ -356,6 +356,118 @@ def test_await_a_handle():
                            "coroutine result")
 
 
+async def answer(value):
+    await asyncio.sleep(0)
+    return value
+
+
+def test_asyncio_runs_a_handle_of_a_coroutine():
+    # The event loop drives a coroutine with PyIter_Send, which uses the
+    # handle's am_send.
+    assert run(H(answer(1))) == run(answer(1))
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        return [
+            await asyncio.create_task(H(answer(2))),
+            await asyncio.ensure_future(H(answer(3))),
+            await asyncio.gather(H(answer(4)), H(answer(5))),
+            await loop.create_task(H(answer(6))),
+        ]
+
+    assert run(main()) == [2, 3, [4, 5], 6]
+
+
+def test_asyncio_sees_a_failing_coroutine_fail():
+    async def fails():
+        await asyncio.sleep(0)
+        raise KeyError("from the coroutine")
+
+    with pytest.raises(KeyError, match="from the coroutine"):
+        run(H(fails()))
+
+
+class ManualCoroutine(collections.abc.Coroutine):
+    """A coroutine written as a class: no am_send and no __next__, so
+    asyncio drives it through send()."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def send(self, value):
+        if self.steps == 0:
+            raise StopIteration("manual result")
+        self.steps -= 1
+        return None  # a bare yield: the task runs again
+
+    def throw(self, *args):
+        raise args[-1] if len(args) == 1 else args[1]
+
+    def __await__(self):
+        return self
+
+
+def test_asyncio_runs_a_handle_of_a_coroutine_without_am_send():
+    assert run(H(ManualCoroutine(3))) == run(ManualCoroutine(3))
+
+
+def test_asyncio_awaits_a_handle_of_a_future_as_a_task():
+    async def main():
+        future = asyncio.get_running_loop().create_future()
+        future.set_result("set")
+        return await asyncio.gather(H(future))
+
+    assert run(main()) == ["set"]
+
+
+@types.coroutine
+def generator_coroutine():
+    yield
+    return "generator-based"
+
+
+@types.coroutine
+def echo_twice():
+    first = yield "one"
+    second = yield "two"
+    return (first, second)
+
+
+def test_await_a_handle_of_a_generator_based_coroutine():
+    async def main():
+        return await generator_coroutine(), await H(generator_coroutine())
+
+    assert run(main()) == ("generator-based", "generator-based")
+
+    # send() and throw() reach the generator through the awaiting coroutine.
+    async def awaits(x):
+        return await x
+
+    for make in (echo_twice, lambda: H(echo_twice())):
+        c = awaits(make())
+        assert c.send(None) == "one"
+        assert c.send("a") == "two"
+        with pytest.raises(StopIteration) as stop:
+            c.send("b")
+        assert stop.value.value == ("a", "b")
+        c = awaits(make())
+        c.send(None)
+        with pytest.raises(KeyError):
+            c.throw(KeyError("thrown"))
+
+
+def test_a_plain_generator_is_not_awaitable_through_a_handle_either():
+    def plain():
+        yield
+
+    async def await_it(x):
+        return await x
+
+    for obj in (plain(), H(plain())):
+        with pytest.raises(TypeError):
+            run(await_it(obj))
+
+
 def test_await_a_non_awaitable():
     async def await_it(x):
         await x

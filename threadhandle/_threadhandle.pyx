@@ -35,8 +35,9 @@ cdef extern from "internals.h":
 cdef extern from "handle.h":
     int th_install_slots(PyTypeObject *type) except -1
     object th_unwrap(object op)
+    int th_check_proxy_chain(object obj) except -1
     object th_special_method(object obj, object name, object dflt)
-    void *th_handle_vectorcall
+    void *th_vectorcall_for(object obj)
     void th_cache_free(void *h)
     Py_ssize_t th_cache_sizeof(void *h)
     object th_cache_names(void *h)
@@ -52,8 +53,11 @@ cdef extern from "handle.h":
 
 
 # The handled object is set once and never changes, not even by the GC: a
-# cycle through a handle is broken at the other objects in it.
+# cycle through a handle is broken at the other objects in it.  The
+# trashcan keeps dropping a long chain (handle -> partial -> handle ...)
+# from overflowing the C stack.
 @cython.no_gc_clear
+@cython.trashcan(True)
 cdef class ThreadHandle:
     """ThreadHandle(obj)
 
@@ -83,8 +87,10 @@ cdef class ThreadHandle:
             raise TypeError(
                 "ThreadHandle() takes exactly one argument (the object to "
                 f"handle), {len(args)} given")
-        self.obj = th_unwrap(args[0])
-        self.vectorcall = th_handle_vectorcall
+        obj = th_unwrap(args[0])
+        th_check_proxy_chain(obj)
+        self.obj = obj
+        self.vectorcall = th_vectorcall_for(self.obj)
 
     def __dealloc__(self):
         th_cache_free(<void *>self)
@@ -99,6 +105,16 @@ cdef class ThreadHandle:
     @classmethod
     def __class_getitem__(cls, item):
         return _HandleAlias(cls, item)
+
+    # --- isinstance(x, h) and issubclass(c, h) with a handle of a class:
+    # CPython looks these up on type(h); isinstance(h, cls) does not use
+    # them.  A handle of a non-class raises what the object would.
+
+    def __instancecheck__(self, instance):
+        return isinstance(instance, self.obj)
+
+    def __subclasscheck__(self, subclass):
+        return issubclass(subclass, self.obj)
 
     # --- context managers: looked up on type(obj), as `with obj` would.
 

@@ -19,6 +19,29 @@ PyDict_GetItemRef(PyObject *mp, PyObject *key, PyObject **result)
 }
 #endif
 
+#if PY_VERSION_HEX < 0x030C0000
+static inline PyCodeObject *
+PyGen_GetCode(PyGenObject *gen)
+{
+    return (PyCodeObject *)Py_NewRef(gen->gi_code);
+}
+#endif
+
+#if PY_VERSION_HEX < 0x030D0000
+static inline int
+PyWeakref_GetRef(PyObject *ref, PyObject **pobj)
+{
+    /* Under the GIL a borrowed reference taken and increfed at once is safe. */
+    PyObject *obj = PyWeakref_GetObject(ref);
+    if (obj == NULL) {
+        *pobj = NULL;
+        return -1;
+    }
+    *pobj = obj == Py_None ? NULL : Py_NewRef(obj);
+    return *pobj != NULL;
+}
+#endif
+
 /* Critical sections arrived with free threading (3.13); under a GIL they
  * have nothing to do. */
 #if PY_VERSION_HEX < 0x030D0000

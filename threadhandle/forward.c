@@ -7,6 +7,7 @@
  * recurses into another handle.
  */
 #include "handle.h"
+#include "compat.h"
 
 /* ---------------------------------------------------------------- calls */
 
@@ -35,6 +36,38 @@ th_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
         return func(obj, args, nargsf, kwnames);
     }
     return PyObject_Vectorcall(obj, args, nargsf, kwnames);
+}
+
+/* For objects whose call does not check the recursion depth itself
+ * (functools.partial, bound methods, ...): they may call a handle again,
+ * and a chain of them would overflow the C stack. */
+static PyObject *
+th_vectorcall_checked(PyObject *self, PyObject *const *args, size_t nargsf,
+                      PyObject *kwnames)
+{
+    if (Py_EnterRecursiveCall(" while calling a Python object")) {
+        return NULL;
+    }
+    PyObject *res = th_vectorcall(self, args, nargsf, kwnames);
+    Py_LeaveRecursiveCall();
+    return res;
+}
+
+/* The entry point for h(...) of a new handle of obj.  Python functions
+ * enter the interpreter, which checks the recursion depth; builtins and
+ * method descriptors check it before running their C code; so these skip
+ * a second check.  An object's type cannot later become or stop being
+ * one of these (static types: no __class__ assignment to or from them). */
+vectorcallfunc
+th_vectorcall_for(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp == &PyCFunction_Type || tp == &PyCMethod_Type
+        || tp == &PyFunction_Type || tp == &PyMethodDescr_Type)
+    {
+        return th_vectorcall;
+    }
+    return th_vectorcall_checked;
 }
 
 /* -------------------------------------------------------------- numbers */
@@ -290,9 +323,50 @@ th_iternext(PyObject *self)
         return am->slot(obj);                                             \
     }
 
-ASYNC_SLOT(th_await, am_await, "'%.100s' object can't be awaited")
 ASYNC_SLOT(th_aiter, am_aiter, "'%.100s' object is not an async iterable")
 ASYNC_SLOT(th_anext, am_anext, "'%.100s' object is not an async iterator")
+
+/* A generator of a @types.coroutine function: `await` takes it as its own
+ * iterator (_PyCoro_GetAwaitableIter in Objects/genobject.c), though its
+ * type has no am_await.  __await__ may not return such a generator, so
+ * the handle's returns the handle, which forwards next(), send() and
+ * throw() to it. */
+static int
+is_iterable_coroutine(PyObject *obj)
+{
+    if (!PyGen_Check(obj)) {
+        return 0;
+    }
+    PyCodeObject *code = PyGen_GetCode((PyGenObject *)obj);
+    int flagged = (code->co_flags & CO_ITERABLE_COROUTINE) != 0;
+    Py_DECREF(code);
+    return flagged;
+}
+
+static PyObject *
+th_await(PyObject *self)
+{
+    PyObject *obj = TH_OBJ(self);
+    PyAsyncMethods *am = Py_TYPE(obj)->tp_as_async;
+    if (am != NULL && am->am_await != NULL) {
+        return am->am_await(obj);
+    }
+    if (is_iterable_coroutine(obj)) {
+        return Py_NewRef(self);
+    }
+    PyErr_Format(PyExc_TypeError, "'%.100s' object can't be awaited",
+                 Py_TYPE(obj)->tp_name);
+    return NULL;
+}
+
+/* Callers of PyIter_Send (asyncio's tasks) use am_send if there is one,
+ * else tp_iternext, which a handle always has; so forward am_send, with
+ * PyIter_Send's own fallbacks for the object (next() or send()). */
+static PySendResult
+th_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    return PyIter_Send(TH_OBJ(self), arg, result);
+}
 
 
 /* --------------------------------------------------------------- buffer */
@@ -366,9 +440,8 @@ PyType_Slot th_forward_slots[] = {
     {Py_am_await, th_await},
     {Py_am_aiter, th_aiter},
     {Py_am_anext, th_anext},
+    {Py_am_send, th_send},
     {Py_bf_getbuffer, th_getbuffer},
     {0, NULL},
 };
 
-/* The entry point stored in each handle for h(...). */
-vectorcallfunc th_handle_vectorcall = th_vectorcall;

@@ -63,10 +63,11 @@ PyObject *th_type_lookup(PyTypeObject *type, PyObject *name);
 PyObject *th_special_method(PyObject *obj, PyObject *name, PyObject *dflt);
 PyObject *th_unwrap(PyObject *op);
 PyObject *th_new_handle(PyObject *obj);
+int th_check_proxy_chain(PyObject *obj);
 
 /* forward.c */
 extern PyType_Slot th_forward_slots[];
-extern vectorcallfunc th_handle_vectorcall;
+vectorcallfunc th_vectorcall_for(PyObject *obj);
 
 /* attributes.c */
 PyObject *th_getattro(PyObject *self, PyObject *name);

@@ -34,6 +34,45 @@ static PyTypeObject *cache_type;
  * handles that are not cached. */
 static TH_THREAD_LOCAL int caches_closing;
 
+#if PY_VERSION_HEX < 0x030C0000
+/* The thread state of this OS thread whose state dict holds a cache of
+ * ours, by address and id (an address may be reused). */
+static TH_THREAD_LOCAL PyThreadState *cached_in;
+static TH_THREAD_LOCAL uint64_t cached_in_id;
+
+static int
+had_cache(PyThreadState *tstate)
+{
+    return cached_in == tstate && cached_in_id == PyThreadState_GetID(tstate);
+}
+
+static void
+set_had_cache(PyThreadState *tstate)
+{
+    cached_in = tstate;
+    cached_in_id = tstate != NULL ? PyThreadState_GetID(tstate) : 0;
+}
+#endif
+
+/* Whether CPython is tearing the thread state down.  It clears the state
+ * dict (and with it our cache) before other parts, such as the thread's
+ * context; finalizers run from those may ask for handles, and a cache
+ * made then (in a new state dict) would never be freed. */
+static int
+thread_ending(PyThreadState *tstate)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    /* Set when PyThreadState_Clear() starts. */
+    return tstate->_status.finalizing;
+#else
+    /* 3.11 has no such flag; but a state dict that is gone after we put a
+     * cache in it (and clear_local_handles() did not take it out) was
+     * cleared by the thread's teardown.  (A thread that never cached a
+     * handle cannot tell.) */
+    return tstate->dict == NULL && had_cache(tstate);
+#endif
+}
+
 static void
 cache_dealloc(PyObject *self)
 {
@@ -68,11 +107,17 @@ th_local_init(void)
 }
 
 /* This thread's state dict (borrowed: no other thread uses it) and the
- * cache in it (a new reference, or NULL when there is none).  -1 on error. */
+ * cache in it (a new reference, or NULL when there is none).  Both NULL
+ * while the thread ends: no cache may be made then.  -1 on error. */
 static int
 thread_cache(PyObject **state, PyObject **cache)
 {
     *cache = NULL;
+    *state = NULL;
+    PyThreadState *tstate = PyThreadState_Get();
+    if (thread_ending(tstate)) {
+        return 0;
+    }
     *state = PyThreadState_GetDict();
     if (*state == NULL) {
         if (!PyErr_Occurred()) {
@@ -91,12 +136,18 @@ thread_cache(PyObject **state, PyObject **cache)
                         "replaced by something that is not its cache");
         return -1;
     }
+#if PY_VERSION_HEX < 0x030C0000
+    if (*cache == NULL && had_cache(tstate)) {
+        /* Cleared with the state dict, which someone made again since. */
+        *state = NULL;
+    }
+#endif
     return 0;
 }
 
 /* This thread's handle dict, as a new reference in *handles: made when
  * `create`, else NULL when there is none; also NULL while a cache is torn
- * down.  -1 on error. */
+ * down or the thread ends.  -1 on error. */
 static int
 thread_handles(int create, PyObject **handles)
 {
@@ -113,7 +164,7 @@ thread_handles(int create, PyObject **handles)
         Py_DECREF(cache);
         return 0;
     }
-    if (!create) {
+    if (!create || state == NULL) {
         return 0;
     }
     cache = PyType_GenericAlloc(cache_type, 0);
@@ -129,6 +180,9 @@ thread_handles(int create, PyObject **handles)
     }
     *handles = Py_NewRef(((ThreadCache *)cache)->handles);
     Py_DECREF(cache);
+#if PY_VERSION_HEX < 0x030C0000
+    set_had_cache(PyThreadState_Get());
+#endif
     return 0;
 }
 
@@ -284,6 +338,11 @@ th_clear_local_handles(void)
     /* Unlink the cache and take its entries before dropping them: their
      * finalizers see an empty cache, and may start a new one. */
     int res = PyDict_DelItem(state, state_key);
+#if PY_VERSION_HEX < 0x030C0000
+    if (res == 0) {
+        set_had_cache(NULL);
+    }
+#endif
     PyObject *handles = ((ThreadCache *)cache)->handles;
     ((ThreadCache *)cache)->handles = NULL;
     Py_DECREF(cache);

@@ -20,9 +20,10 @@ thread has it cached.  Entries are dropped:
 ``MAX_HANDLES_PER_THREAD = 0`` turns the cache off (every call makes a new
 handle).  Keep the limit in the hundreds or thousands: finding the oldest
 entry costs more the more entries were dropped since the dict last
-resized.  A handle asked for while a thread's cache is torn down (by the
-finalizer of an entry, when the thread ends) or during interpreter shutdown
-is not cached.
+resized.  A handle asked for while a thread ends (by the finalizer of an
+entry, or of an object in the thread's context or a ``threading.local``) or
+during interpreter shutdown is not cached.  (On 3.11 only once the thread
+has cached a handle: see README.md.)
 
 An entry cannot be dropped "when the object dies": while it is cached, the
 cache itself keeps it alive.  ``local_handle`` is meant for long-lived shared
