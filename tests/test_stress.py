@@ -143,6 +143,17 @@ def unexpected(stress, name, index, what):
     raise StopThread(what)
 
 
+def checker(stress, name, index):
+    """check(condition, what) for thread `index` of role `name`: records
+    `what` as an error and stops the thread unless condition holds."""
+
+    def check(condition, what):
+        if not condition:
+            unexpected(stress, name, index, what)
+
+    return check
+
+
 def report(stress, seconds):
     print(
         f"stress seed={stress.seed} seconds={seconds:.1f} "
@@ -180,9 +191,7 @@ def test_shared_containers_through_handles():
         serial = 0
         done = 0
 
-        def check(condition, what):
-            if not condition:
-                unexpected(stress, "user", index, what)
+        check = checker(stress, "user", index)
 
         def check_foreign_handle(h):
             """h, made by any user thread, handles one of the shared
@@ -596,9 +605,7 @@ def test_user_objects_with_changing_classes():
         handles = [ThreadHandle(o) for o in shared]
         done = 0
 
-        def check(condition, what):
-            if not condition:
-                unexpected(stress, "user", index, what)
+        check = checker(stress, "user", index)
 
         while stress.running():
             done += 1
