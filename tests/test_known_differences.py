@@ -190,3 +190,12 @@ def test_known_difference_asdict_of_handles_of_containers_on_3_11():
 def test_known_difference_json_default_unwrap_is_the_workaround():
     data = {"a": ThreadHandle([1, ThreadHandle({"b": 2})])}
     assert json.dumps(data, default=unwrap) == '{"a": [1, {"b": 2}]}'
+
+
+def test_known_difference_open_and_os_path_join_accept_a_handle(tmp_path):
+    # Unlike os.stat(h) above: open() and os.path.join() take the handle.
+    path = tmp_path / "file"
+    path.write_text("text")
+    with open(ThreadHandle(str(path))) as file:
+        assert file.read() == "text"
+    assert os.path.join(ThreadHandle("/a"), "b") == "/a/b"
