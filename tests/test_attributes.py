@@ -257,7 +257,8 @@ def test_class_is_the_objects_class(obj):
     assert h.__class__ is type(obj)
     assert isinstance(h, type(obj))
     assert isinstance(h, ThreadHandle)
-    assert isinstance(h, object)
+    for cls in (int, bool, str, bytes, list, dict, tuple, Exception, type):
+        assert isinstance(h, cls) == isinstance(obj, cls), cls
 
 
 def test_isinstance_with_abstract_base_classes():

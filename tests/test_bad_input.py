@@ -7,44 +7,22 @@ exception type)."""
 import asyncio
 import math
 import operator
-import subprocess
-import sys
 
 import pytest
 
+from conftest import coarse_outcome, run_python
 from threadhandle import ThreadHandle, unwrap
-
-
-def outcome(func, *args):
-    """("value", result) or ("raises", exception type); a resulting
-    handle counts as the object it handles."""
-    try:
-        result = func(*args)
-    except Exception as exc:  # noqa: BLE001 - any exception is an outcome
-        return ("raises", type(exc))
-    return ("value", unwrap(result))
 
 
 def assert_same(func, obj, handle, compare_values=True):
     """func does the same to the handle as to the object it handles."""
-    expected, got = outcome(func, obj), outcome(func, handle)
+    expected, got = coarse_outcome(func, obj), coarse_outcome(func, handle)
     if compare_values or expected[0] == "raises":
         assert got == expected, f"{func}: object {expected}, handle {got}"
     else:
         assert (
             got[0] == expected[0]
         ), f"{func}: object {expected}, handle {got}"
-
-
-def run_isolated(code):
-    """Run code in a fresh interpreter, so that a crash fails this test
-    instead of killing the test run; the completed process."""
-    return subprocess.run(
-        [sys.executable, "-P", "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 # ------------------------------------------- operands in every position
@@ -128,8 +106,8 @@ def test_printf_style_formatting_with_a_handle_as_the_argument():
     assert "%r" % ThreadHandle("x") == "ThreadHandle('x')"
     for obj in RIGHT_OBJECTS:
         for fmt in ("%s", "%d", "%(a)s", "%s %s", "ab", "%"):
-            outcome(operator.mod, fmt, ThreadHandle(obj))
-            outcome(operator.mod, fmt.encode(), ThreadHandle(obj))
+            coarse_outcome(operator.mod, fmt, ThreadHandle(obj))
+            coarse_outcome(operator.mod, fmt.encode(), ThreadHandle(obj))
 
 
 @pytest.mark.parametrize("op", BINARY_OPERATORS, ids=lambda f: f.__name__)
@@ -138,8 +116,8 @@ def test_binary_operators_with_handles_on_both_sides(op):
         if printf_style(op, left):
             continue
         for right in RIGHT_OBJECTS:
-            expected = outcome(op, left, right)
-            got = outcome(op, ThreadHandle(left), ThreadHandle(right))
+            expected = coarse_outcome(op, left, right)
+            got = coarse_outcome(op, ThreadHandle(left), ThreadHandle(right))
             assert got == expected, (op, left, right)
 
 
@@ -163,23 +141,23 @@ def test_binary_operators_with_handles_on_both_sides(op):
     ],
 )
 def test_three_argument_pow_with_handles_in_every_position(values):
-    expected = outcome(pow, *values)
+    expected = coarse_outcome(pow, *values)
     for mask in range(1, 8):
         args = [
             ThreadHandle(v) if mask & (1 << i) else v
             for i, v in enumerate(values)
         ]
-        assert outcome(pow, *args) == expected, (values, mask)
+        assert coarse_outcome(pow, *args) == expected, (values, mask)
 
 
 def test_in_place_power_with_modulus_through_the_slot_wrapper():
     h = ThreadHandle(2)
-    assert outcome(ThreadHandle.__ipow__, h, 10, 7) == outcome(pow, 2, 10, 7)
-    assert outcome(
+    assert coarse_outcome(ThreadHandle.__ipow__, h, 10, 7) == coarse_outcome(pow, 2, 10, 7)
+    assert coarse_outcome(
         ThreadHandle.__ipow__, h, ThreadHandle(10), ThreadHandle(7)
-    ) == outcome(pow, 2, 10, 7)
-    assert outcome(ThreadHandle.__pow__, h, 3, 0)[1] is ValueError
-    assert outcome(ThreadHandle.__rpow__, h, 3, 5) == outcome(pow, 3, 2, 5)
+    ) == coarse_outcome(pow, 2, 10, 7)
+    assert coarse_outcome(ThreadHandle.__pow__, h, 3, 0)[1] is ValueError
+    assert coarse_outcome(ThreadHandle.__rpow__, h, 3, 5) == coarse_outcome(pow, 3, 2, 5)
 
 
 def test_handle_as_a_sequence_index_and_repeat_count():
@@ -187,9 +165,9 @@ def test_handle_as_a_sequence_index_and_repeat_count():
     assert "ab" * ThreadHandle(3) == "ababab"
     assert ThreadHandle(3) * "ab" == "ababab"
     assert [0] * ThreadHandle(2) == [0, 0]
-    assert outcome(lambda: [1][ThreadHandle("x")])[1] is TypeError
-    assert outcome(lambda: "ab" * ThreadHandle(2.5))[1] is TypeError
-    assert outcome(lambda: [1] * ThreadHandle(2**100))[1] in (
+    assert coarse_outcome(lambda: [1][ThreadHandle("x")])[1] is TypeError
+    assert coarse_outcome(lambda: "ab" * ThreadHandle(2.5))[1] is TypeError
+    assert coarse_outcome(lambda: [1] * ThreadHandle(2**100))[1] in (
         OverflowError,
         MemoryError,
     )
@@ -281,7 +259,7 @@ def test_methods_called_from_the_class_with_the_wrong_self(name):
                         "did not raise TypeError")
         print("ok")
     """
-    result = run_isolated(code)
+    result = run_python(code, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "ok", (
         f"ThreadHandle.{name} with a wrong self: exit code "
         f"{result.returncode}\n{result.stdout}\n{result.stderr[-3000:]}"
@@ -845,8 +823,8 @@ def test_handle_of_object_with_broken_special_methods(cls):
     mismatches = []
     for name, func in OPERATIONS:
         obj = cls()
-        expected = outcome(func, obj)
-        got = outcome(func, ThreadHandle(cls() if name in MUTATING else obj))
+        expected = coarse_outcome(func, obj)
+        got = coarse_outcome(func, ThreadHandle(cls() if name in MUTATING else obj))
         if expected[0] == "value" and got[0] == "value":
             if name in COMPARED_BY_TYPE:
                 same = type(expected[1]) is type(got[1])

@@ -85,7 +85,7 @@ def test_slot_wrappers_exist_on_the_class(name):
     wrapper = ThreadHandle.__dict__.get(name)
     assert wrapper is not None, name
     assert callable(wrapper)
-    assert getattr(ThreadHandle, name) is not None
+    assert getattr(ThreadHandle, name) is wrapper
 
 
 @pytest.mark.parametrize("name", SPECIAL_METHODS)

@@ -337,15 +337,6 @@ ACCOUNT_OPERATIONS = [
 ] + common(small_ints)
 
 
-def attempt(func, target, args):
-    """("value", new target, result) or ("raises", type, message)."""
-    try:
-        new_target, result = func(target, copy.deepcopy(args))
-    except Exception as exc:  # noqa: BLE001 - any exception is an outcome
-        return ("raises", type(exc), str(exc))
-    return ("value", new_target, result)
-
-
 def check(make, operations, data):
     """Apply the same drawn operations to make() and to a handle of an
     equal make(); compare every outcome and the final state."""
@@ -356,8 +347,9 @@ def check(make, operations, data):
     for step in steps:
         func, arg_strategy = operations[step]
         args = data.draw(arg_strategy, label=func.__name__)
-        expected = attempt(func, direct, args)
-        actual = attempt(func, h, args)
+        # ("value", (new target, result)) or ("raises", type, message).
+        expected = outcome(func, direct, copy.deepcopy(args))
+        actual = outcome(func, h, copy.deepcopy(args))
         if expected[0] == "raises":
             if getattr(func, "swaps_refusal", False):
                 assert actual[:2] == expected[:2], func.__name__
@@ -365,8 +357,8 @@ def check(make, operations, data):
                 assert actual == expected, func.__name__
         else:
             assert actual[0] == "value", (func.__name__, actual)
-            _, new_direct, result_direct = expected
-            _, new_h, result_h = actual
+            _, (new_direct, result_direct) = expected
+            _, (new_h, result_h) = actual
             assert same_value(unwrap(result_h), result_direct), func.__name__
             # After `h op= x`, h is still a handle: the same one if the
             # object updated itself, else a handle of the new object.

@@ -595,19 +595,12 @@ COPYABLE = [
 ]
 
 
+@pytest.mark.parametrize("copier", [copy.copy, copy.deepcopy],
+                         ids=["copy", "deepcopy"])
 @pytest.mark.parametrize("obj", COPYABLE, ids=repr)
-def test_copy_is_a_copy_of_the_object(obj):
-    result = copy.copy(H(obj))
-    expected = copy.copy(obj)
-    assert type(result) is type(expected) is not ThreadHandle
-    assert result == expected
-    assert (result is obj) == (expected is obj)
-
-
-@pytest.mark.parametrize("obj", COPYABLE, ids=repr)
-def test_deepcopy_is_an_independent_copy_of_the_object(obj):
-    result = copy.deepcopy(H(obj))
-    expected = copy.deepcopy(obj)
+def test_copy_and_deepcopy_are_copies_of_the_object(copier, obj):
+    result = copier(H(obj))
+    expected = copier(obj)
     assert type(result) is type(expected) is not ThreadHandle
     assert result == expected
     assert (result is obj) == (expected is obj)
@@ -630,11 +623,11 @@ def test_deepcopy_keeps_sharing_between_handle_and_object():
     assert result[0] is result[1] is result[2] and result[0] is not shared
 
 
-def test_copy_errors_are_the_objects():
+@pytest.mark.parametrize("copier", [copy.copy, copy.deepcopy],
+                         ids=["copy", "deepcopy"])
+def test_copy_errors_are_the_objects(copier):
     lock = threading.Lock()
-    assert same_outcome(outcome(copy.copy, H(lock)), outcome(copy.copy, lock))
-    assert same_outcome(outcome(copy.deepcopy, H(lock)),
-                        outcome(copy.deepcopy, lock))
+    assert same_outcome(outcome(copier, H(lock)), outcome(copier, lock))
 
 
 @dataclasses.dataclass

@@ -143,6 +143,17 @@ def unexpected(stress, name, index, what):
     raise StopThread(what)
 
 
+def checker(stress, name, index):
+    """check(condition, what) for thread `index` of role `name`: records
+    `what` as an error and stops the thread unless condition holds."""
+
+    def check(condition, what):
+        if not condition:
+            unexpected(stress, name, index, what)
+
+    return check
+
+
 def report(stress, seconds):
     print(
         f"stress seed={stress.seed} seconds={seconds:.1f} "
@@ -180,9 +191,36 @@ def test_shared_containers_through_handles():
         serial = 0
         done = 0
 
-        def check(condition, what):
-            if not condition:
-                unexpected(stress, "user", index, what)
+        check = checker(stress, "user", index)
+
+        def check_foreign_handle(h):
+            """h, made by any user thread, handles one of the shared
+            objects, which holds at least this thread's own entries: its
+            len() and bool() say so, and its copy() (taken under the
+            object's lock) has them all."""
+            obj = unwrap(h)
+            own = {
+                id(shared_dict): own_items,
+                id(shared_list): own_tokens,
+                id(shared_set): own_elements,
+            }.get(id(obj))
+            check(own is not None, f"foreign handle of {type(obj)}")
+            check(len(h) >= len(own), "foreign handle: len()")
+            check(bool(h) or not own, "foreign handle: bool()")
+            snapshot = h.copy()
+            check(type(snapshot) is type(obj), "foreign copy(): type")
+            if obj is shared_dict:
+                check(
+                    own_items.items() <= snapshot.items(),
+                    "foreign copy(): own keys",
+                )
+            elif obj is shared_list:
+                check(
+                    [t for t in snapshot if t[1] == index] == own_tokens,
+                    "foreign copy(): own tokens",
+                )
+            else:
+                check(own_elements <= snapshot, "foreign copy(): own elements")
 
         def key():
             return ("own", index, rng.randrange(32))
@@ -339,14 +377,7 @@ def test_shared_containers_through_handles():
                 if handles_pool:
                     h = stress_choice(rng, handles_pool)
                     if h is not None:
-                        check(
-                            len(h) >= 0 and bool(h) in (True, False),
-                            "foreign handle",
-                        )
-                        check(
-                            isinstance(h.copy(), (dict, list, set)),
-                            "foreign copy()",
-                        )
+                        check_foreign_handle(h)
             elif choice == 27:
                 h = ThreadHandle(ThreadHandle(hd))
                 check(
@@ -574,9 +605,7 @@ def test_user_objects_with_changing_classes():
         handles = [ThreadHandle(o) for o in shared]
         done = 0
 
-        def check(condition, what):
-            if not condition:
-                unexpected(stress, "user", index, what)
+        check = checker(stress, "user", index)
 
         while stress.running():
             done += 1
@@ -741,6 +770,14 @@ def test_handles_shared_between_threads_while_their_owner_caches():
     services = [Service(i) for i in range(4)]
     published = [ThreadHandle(s) for s in services]  # slot i: owner i's
     names = [sys.intern(f"m{n}") for n in range(12)]  # cacheable names
+    # sys.getsizeof() of a handle: its own size, plus the method cache's
+    # once one is allocated; never anything else, even while the owner
+    # allocates the cache.
+    bare = ThreadHandle(Service(0))
+    cached = ThreadHandle(Service(0))
+    cached.m0()
+    sizes = {sys.getsizeof(bare), sys.getsizeof(cached)}
+    assert len(sizes) == 2, sizes
 
     def owner(index, rng):
         done = 0
@@ -765,8 +802,11 @@ def test_handles_shared_between_threads_while_their_owner_caches():
             name = rng.choice(names)
             if getattr(h, name)() != int(name[1:]) or h.value != slot:
                 unexpected(stress, "reader", index, f"{name} via {slot}")
-            if sys.getsizeof(h) <= 0:
-                unexpected(stress, "reader", index, "getsizeof")
+            size = sys.getsizeof(h)
+            if size not in sizes:
+                unexpected(
+                    stress, "reader", index, f"getsizeof {size} not in {sizes}"
+                )
         return done
 
     roles = [("owner", owner, 4), ("reader", reader, 12)]

@@ -175,9 +175,14 @@ def test_one_handle_shared_by_threads():
 
     def count(_):
         barrier.wait()
-        for _ in range(1000):
+        last = 0
+        for done in range(1, 1001):
             h.increment()
-            assert h.read() >= 1
+            # The count only grows, and holds at least the creating
+            # thread's increment and this thread's own.
+            now = h.read()
+            assert now >= max(last, done + 1), (now, last, done)
+            last = now
 
     threads_done = threading.Event()
 
