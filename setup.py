@@ -30,4 +30,11 @@ extension = Extension(
     extra_compile_args=[] if sys.platform == "win32" else ["-fvisibility=hidden"],
 )
 
-setup(ext_modules=cythonize([extension]))
+setup(
+    ext_modules=cythonize([extension]),
+    # A build folder of its own, so that object files compiled with the
+    # internals are never reused for a build without them (or back).
+    options=(
+        {"build": {"build_base": "build/no-internals"}} if DEFINE_MACROS else {}
+    ),
+)
