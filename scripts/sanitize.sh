@@ -110,11 +110,11 @@ show_reports() {
     local files=("$dir"/*)
     shopt -u nullglob
     # The runtime is preloaded, so programs that tests start (a shell's
-    # `tr`, say) write reports too: only those with a frame in Python or in
-    # threadhandle count.
+    # `tr`, say) write reports too: only those with a frame in Python (its
+    # binary, or a file of CPython's source) or in threadhandle count.
     local kept=() file
     for file in "${files[@]}"; do
-        if grep -qiE 'python|threadhandle' "$file"; then
+        if grep -qiE 'python|threadhandle|(Modules|Objects|Python)/[a-z_]+\.c' "$file"; then
             kept+=("$file")
         else
             echo "$what: ignored $(basename "$file"), not from a Python process:"
