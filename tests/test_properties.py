@@ -391,8 +391,13 @@ def test_set(initial, data):
 @EXAMPLES
 @given(ints, st.data())
 def test_int(initial, data):
-    check(lambda: initial, number_operations(st.one_of(ints, floats,
-                                                       st.none())), data)
+    # Float operands can make the value a NaN, whose hash depends on the
+    # object (see test_float); hash of handles is tested on its own in
+    # test_operators.py.
+    operations = [(func, args) for func, args
+                  in number_operations(st.one_of(ints, floats, st.none()))
+                  if func.__name__ != "hash"]
+    check(lambda: initial, operations, data)
 
 
 @EXAMPLES
