@@ -6,7 +6,9 @@ import sys
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-C_SOURCES = ["forward.c", "attributes.c", "install.c", "local.c"]
+C_SOURCES = [
+    "handles.c", "lookup.c", "attributes.c", "forward.c", "install.c", "local.c"
+]
 HEADERS = ["handle.h", "compat.h", "internals.h"]
 
 # THREADHANDLE_NO_INTERNALS=1: build only the public-API paths, also where

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import refcount, run_python
 from threadhandle import ThreadHandle, unwrap
+from threadhandle._threadhandle import _check_forward_slots
 
 
 
@@ -254,7 +255,7 @@ def test_operations_do_not_leak_references(make, operation):
     obj = make()
     before_handle = refcount(obj)
     h = ThreadHandle(obj)
-    operation(h)  # fills the method cache, if this operation uses it
+    operation(h)  # fills the attribute cache, if this operation uses it
     baseline = refcount(obj)
     for _ in range(10**4):
         operation(h)
@@ -305,7 +306,7 @@ def _attribute_cycle():
 def _slot_cycle():
     obj = Slotted()
     obj.value = ThreadHandle(obj)
-    obj.value.method  # noqa: B018 - fills the method cache
+    obj.value.method  # noqa: B018 - fills the attribute cache
     return obj
 
 
@@ -352,6 +353,18 @@ def test_handle_is_tracked_by_the_collector():
     obj = []
     h = ThreadHandle(obj)
     assert any(referent is obj for referent in gc.get_referents(h))
+
+
+def test_every_forwarded_slot_is_installed():
+    # th_forward_slots (forward.c) is the one list of forwarded slots; the
+    # import checks each entry against ThreadHandle, and so does this.
+    _check_forward_slots(ThreadHandle)
+
+
+@pytest.mark.parametrize("cls", [object, int, dict, type("Plain", (), {})])
+def test_a_type_without_the_forwarded_slots_fails_the_check(cls):
+    with pytest.raises(RuntimeError, match="lacks entry 0 of th_forward_slots"):
+        _check_forward_slots(cls)
 
 
 # The type that install.c builds the slot tables with has the handle's

@@ -174,11 +174,22 @@ def test_keys_and_slices_reach_the_object_unchanged():
                        ("set", "k", "v"), ("del", slice(None, None, -1))]
 
 
-def test_handle_keys_are_unwrapped_by_the_object():
-    # The handle forwards keys as given; a handle key is looked up through
-    # its hash and ==, as an equal object would be.
+def test_keys_and_values_reach_the_object_as_they_are():
+    # forward.c unwraps the handle itself, not its keys and values: a
+    # handle key finds an entry through its hash and ==, as an equal object
+    # would, and what is stored is what `obj[k] = v` would store.
     assert {"a": 1}[H("a")] == 1
+    assert H({"a": 1})[H("a")] == 1
     assert [10, 20][H(1)] == 20
+    assert H([10, 20])[H(1)] == 20
+    assert H("a") in H({"a": 1})
+    d = {}
+    key, value = H("k"), H([])
+    H(d)[key] = value
+    [(stored_key, stored_value)] = d.items()
+    assert stored_key is key and stored_value is value
+    del H(d)[H("k")]
+    assert d == {}
 
 
 def test_items_of_objects_without_them():

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from conftest import FREE_THREADED, run_threads
 from threadhandle import ThreadHandle, enable_deferred_refcount
-from threadhandle._threadhandle import _INLINE_VALUES, _cached_method_names
+from threadhandle._threadhandle import _INLINE_VALUES, _attr_cache_names
 
 DEFERRED_REFCOUNT = FREE_THREADED and sys.version_info >= (3, 14)
 
@@ -36,7 +36,7 @@ def model_class():
 
 
 def cached(h):
-    return sorted(_cached_method_names(h))
+    return sorted(_attr_cache_names(h))
 
 
 def expect_cached(h, *names):

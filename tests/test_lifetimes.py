@@ -282,7 +282,7 @@ def test_refcounts_unchanged_after_many_operations(name):
     obj = Everything()
     handle = ThreadHandle(obj)
     other = Everything(5)
-    # Warm up: the handle's method cache may keep a bound method (one
+    # Warm up: the handle's attribute cache may keep a bound method (one
     # reference to obj), made on the first lookup.
     # No gc.collect(): these operations make no cycles, and without it
     # pytest-run-parallel runs this test in several threads at once.
@@ -360,7 +360,7 @@ def create_use_drop(i):
     h = ThreadHandle(obj)
     h.method(1)
     getattr(h, "method")(2)
-    h.method  # noqa: B018 - fills the method cache
+    h.method  # noqa: B018 - fills the attribute cache
     h + 1, 1 + h, h == h, hash(h), str(h), len(h), h[0], 1 in h
     h += 1
     with h:
@@ -375,7 +375,7 @@ def create_use_drop(i):
 
 def test_memory_does_not_grow_over_create_use_drop_cycles():
     """After a warm-up, 10000 more cycles grow traced memory by less than
-    a byte per cycle (a handle's method cache alone is over 100 bytes)."""
+    a byte per cycle (a handle's attribute cache alone is over 100 bytes)."""
     cycles = 10000
     tracemalloc.start()
     try:
@@ -513,7 +513,7 @@ class Node:
 
 
 def test_cycle_through_the_method_cache_is_collected():
-    """node -> handle -> cached bound method -> node: only the method cache
+    """node -> handle -> cached bound method -> node: only the attribute cache
     closes the cycle, so the collector must see the cache."""
     node = Node()
     node.handle = ThreadHandle(node)

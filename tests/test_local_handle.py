@@ -39,8 +39,9 @@ def cached_count():
 
 
 @pytest.fixture(autouse=True)
-def empty_cache():
-    """Each test starts and ends with an empty cache on the main thread."""
+def empty_table():
+    """Each test starts and ends with an empty handle table on the main
+    thread."""
     clear_local_handles()
     yield
     clear_local_handles()
@@ -144,7 +145,7 @@ def test_thread_pool_worker_keeps_its_entries_until_it_ends():
         second = pool.submit(handle_id, obj).result()
         assert first == second  # the same worker thread, the same handle
         del obj
-        assert not collected(obj_ref)  # the worker's cache holds it
+        assert not collected(obj_ref)  # the worker's handle table holds it
     assert collected(obj_ref)
 
 
@@ -267,7 +268,7 @@ def test_integer_like_and_huge_limits(monkeypatch, limit, kept):
 
 
 @pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
-def test_a_finalizer_clearing_the_cache_during_eviction(monkeypatch):
+def test_a_finalizer_clearing_the_table_during_eviction(monkeypatch):
     monkeypatch.setattr(local_module, "MAX_HANDLES_PER_THREAD", 1)
 
     class ClearsOnDel:
@@ -282,8 +283,8 @@ def test_a_finalizer_clearing_the_cache_during_eviction(monkeypatch):
 
 
 def test_finalizers_run_when_a_thread_ends_leave_nothing_cached():
-    # The thread's cache is freed while CPython clears the thread's state;
-    # a handle asked for by a finalizer then must not start a cache that
+    # The thread's handle table is freed while CPython clears the thread's
+    # state; a handle asked for by a finalizer then must not start a table that
     # nothing would ever free.
     survivor = Obj()
     survivor_ref = weakref.ref(survivor)
@@ -311,7 +312,7 @@ def test_finalizers_run_when_a_thread_ends_leave_nothing_cached():
 # CPython clears with the thread's state: its context (cleared after the
 # thread's state dict) or a threading.local (cleared with, or before, the
 # state dict, depending on the version).  A handle they ask for must not
-# start a cache: nothing would free it, nor the object it holds.
+# start a handle table: nothing would free it, nor the object it holds.
 
 class AsksForAHandle:
     def __init__(self, target, finalized):
@@ -399,7 +400,7 @@ def test_finalizer_in_a_threading_local_caches_nothing(use):
     assert wait_until_finalized_and_freed(refs, finalized, count) == 0
 
 
-def test_a_cleared_cache_caches_again_on_a_live_thread():
+def test_a_cleared_table_caches_again_on_a_live_thread():
     table = Obj()
     first = local_handle(table)
     clear_local_handles()
@@ -418,7 +419,7 @@ def test_a_cleared_cache_caches_again_on_a_live_thread():
     run_threads(work, 4)
 
 
-def test_finalizers_run_by_clear_see_an_empty_cache():
+def test_finalizers_run_by_clear_see_an_empty_table():
     seen = []
 
     class Records:
@@ -432,8 +433,8 @@ def test_finalizers_run_by_clear_see_an_empty_cache():
 
 
 def test_a_foreign_thread_state_entry_is_an_error_not_a_crash():
-    # The cache lives in the thread's state dict; ctypes can reach it.  (A
-    # restype of py_object would take the borrowed result as a new
+    # The handle table lives in the thread's state dict; ctypes can reach
+    # it.  (A restype of py_object would take the borrowed result as a new
     # reference; cast() increfs it.)
     get_dict = ctypes.pythonapi.PyThreadState_GetDict
     get_dict.restype = ctypes.c_void_p
@@ -445,7 +446,7 @@ def test_a_foreign_thread_state_entry_is_an_error_not_a_crash():
         for call in (lambda: local_handle(Obj()),
                      lambda: release_local_handle(Obj()),
                      clear_local_handles):
-            with pytest.raises(RuntimeError, match="not its cache"):
+            with pytest.raises(RuntimeError, match="not its handle table"):
                 call()
     finally:
         del state[key]
@@ -453,8 +454,8 @@ def test_a_foreign_thread_state_entry_is_an_error_not_a_crash():
             state[key] = saved
 
 
-# A model of one thread's cache: an insertion-ordered dict of object index
-# to the handle it returned, oldest dropped first past the limit.
+# A model of one thread's handle table: an insertion-ordered dict of object
+# index to the handle it returned, oldest dropped first past the limit.
 operations = st.lists(
     st.tuples(st.sampled_from(["get", "release", "clear"]),
               st.integers(0, 5)),
@@ -465,7 +466,7 @@ operations = st.lists(
 @pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
 @settings(max_examples=100, deadline=None)
 @given(operations, st.integers(1, 4))
-def test_cache_matches_a_model(ops, limit):
+def test_handle_table_matches_a_model(ops, limit):
     old_limit = local_module.MAX_HANDLES_PER_THREAD
     local_module.MAX_HANDLES_PER_THREAD = limit
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FREE_THREADED, refcount, run_threads
 from threadhandle import ThreadHandle
-from threadhandle._threadhandle import _INLINE_VALUES, _cached_method_names
+from threadhandle._threadhandle import _INLINE_VALUES, _attr_cache_names
 
 
 class Slotted:
@@ -44,20 +44,20 @@ def fresh_slotted_class():
 def test_same_bound_method_on_the_owning_thread():
     h = ThreadHandle({"a": 1})
     assert h.get is h.get
-    assert "get" in _cached_method_names(h)
+    assert "get" in _attr_cache_names(h)
     assert h.get("a") == 1
 
 
 def test_same_bound_method_for_a_new_user_class():
     h = ThreadHandle(fresh_slotted_class()())
     assert h.method is h.method
-    assert _cached_method_names(h) == ["method"]
+    assert _attr_cache_names(h) == ["method"]
 
 
 def test_first_use_fills_the_cache():
     h = ThreadHandle(fresh_slotted_class()())
     assert h.method() == "fresh"
-    assert _cached_method_names(h) == ["method"]
+    assert _attr_cache_names(h) == ["method"]
 
 
 def test_cached_method_is_bound_to_the_object():
@@ -72,12 +72,12 @@ def test_cache_holds_only_plain_methods():
     assert h.value == 5
     h.method()
     h.__class__  # noqa: B018 - a data descriptor, not cached
-    assert _cached_method_names(h) == ["method"]
+    assert _attr_cache_names(h) == ["method"]
 
 
 def test_empty_before_any_lookup_and_small():
     h = ThreadHandle({"a": 1})
-    assert _cached_method_names(h) == []
+    assert _attr_cache_names(h) == []
     # 64 bytes on 64-bit 3.11 and 3.14t with no cache allocated.
     size_before = sys.getsizeof(h)
     assert size_before < 200
@@ -94,7 +94,7 @@ def test_many_methods_evict_and_stay_correct():
         for name in names:
             assert getattr(h, name) == getattr(obj, name)
             assert getattr(h, name).__self__ is obj
-    cached = _cached_method_names(h)
+    cached = _attr_cache_names(h)
     assert 0 < len(cached) < len(names) and set(cached) <= set(names)
     h.append(4)
     assert h.count(4) == 1 and h.pop() == 4
@@ -123,11 +123,11 @@ def test_handle_used_only_from_another_thread():
     if FREE_THREADED:
         # Only the thread that made a handle uses its cache.
         assert seen["same"] is False
-        assert _cached_method_names(h) == []
+        assert _attr_cache_names(h) == []
     else:
         # With a GIL, every thread uses it.
         assert seen["same"] is True
-        assert _cached_method_names(h) == ["get"]
+        assert _attr_cache_names(h) == ["get"]
 
 
 def test_handle_made_in_another_thread_caches_there():
@@ -140,7 +140,7 @@ def test_handle_made_in_another_thread_caches_there():
 
     run_threads(make, 1)
     assert made["same"] is True
-    assert _cached_method_names(made["handle"]) == ["get"]
+    assert _attr_cache_names(made["handle"]) == ["get"]
     assert made["handle"].get("a") == 1
 
 
@@ -171,7 +171,7 @@ def test_method_replaced_on_a_dict_subclass_with_empty_slots():
     obj = SlottedDict(a=1)
     h = ThreadHandle(obj)
     assert h.get("a") == h.get("a") == 1
-    assert "get" in _cached_method_names(h)
+    assert "get" in _attr_cache_names(h)
     try:
         SlottedDict.get = lambda self, key, default=None: ("patched", key)
         assert h.get("a") == obj.get("a") == ("patched", "a")
@@ -224,7 +224,7 @@ def test_instance_attribute_shadows_and_is_deleted():
     assert h.f() == h.f() == "class"
     # Instances with a __dict__ are cached only where their inline values
     # can be checked for a shadowing name (tests/test_instance_cache.py).
-    assert _cached_method_names(h) == (["f"] if _INLINE_VALUES else [])
+    assert _attr_cache_names(h) == (["f"] if _INLINE_VALUES else [])
     obj.f = lambda: "instance"
     assert h.f() == obj.f() == "instance"
     h.f = lambda: "set through the handle"
@@ -273,7 +273,7 @@ def test_getattr_hook_is_not_cached():
     h = ThreadHandle(obj)
     assert h.method() == h.method() == ("Slotted.method", 1)
     assert h.missing == ("__getattr__", "missing")
-    assert _cached_method_names(h) == []
+    assert _attr_cache_names(h) == []
     WithGetattr.method = lambda self: "replaced"
     assert h.method() == "replaced"
 
@@ -291,7 +291,7 @@ def test_getattribute_hook_is_not_cached():
     h.method()
     h.method()
     assert WithGetattribute.reads.count("method") == 2
-    assert _cached_method_names(h) == []
+    assert _attr_cache_names(h) == []
 
 
 def test_getattr_hook_added_to_the_class_later():
@@ -324,7 +324,7 @@ def test_property_is_not_cached():
 
     h = ThreadHandle(Counter())
     assert [h.next_value for _ in range(3)] == [1, 2, 3]
-    assert _cached_method_names(h) == []
+    assert _attr_cache_names(h) == []
 
 
 def test_classmethod_and_staticmethod():
@@ -372,7 +372,7 @@ def test_custom_descriptor_is_not_cached():
     h = ThreadHandle(Cls())
     assert [h.f() for _ in range(3)] == [1, 2, 3]
     assert h.f is not h.f
-    assert _cached_method_names(h) == []
+    assert _attr_cache_names(h) == []
 
 
 def test_builtin_function_as_class_attribute():
@@ -399,7 +399,7 @@ def test_cached_methods_do_not_leak():
     h = ThreadHandle(obj)
     for _ in range(1000):
         h.method()
-    assert _cached_method_names(h) == ["method"]
+    assert _attr_cache_names(h) == ["method"]
     del h
     assert refcount(obj) == baseline
 
@@ -432,7 +432,7 @@ def test_cycle_through_the_cache_is_collected():
     obj = Slotted()
     obj.value = ThreadHandle(obj)
     obj.value.method()
-    assert _cached_method_names(obj.value) == ["method"]
+    assert _attr_cache_names(obj.value) == ["method"]
     ref = weakref.ref(obj)
     del obj
     gc.collect()
@@ -537,7 +537,7 @@ class LyingMeta(type):
 
 
 class Counting(metaclass=LyingMeta):
-    # Slots and generic attribute lookup: the method cache applies.
+    # Slots and generic attribute lookup: the attribute cache applies.
     __slots__ = ("n",)
 
     def __init__(self):
@@ -562,7 +562,7 @@ def test_a_property_is_not_cached_when_the_metaclass_lies_about_the_mro():
     obj, h = Counting(), ThreadHandle(Counting())
     assert [h.x for _ in range(3)] == [obj.x for _ in range(3)] == [3, 4, 5]
     assert h.method() == obj.method() == "Counting.method"
-    assert "x" not in _cached_method_names(h)
+    assert "x" not in _attr_cache_names(h)
 
 
 def test_with_uses_the_real_mro_when_the_metaclass_lies():

@@ -34,8 +34,10 @@ SDIST_FILES = {
     "threadhandle/__init__.pyi", "threadhandle/_threadhandle.pyi",
     "threadhandle/local.pyi", "threadhandle/py.typed",
     "threadhandle/forward.c", "threadhandle/attributes.c",
-    "threadhandle/install.c", "threadhandle/handle.h",
-    "threadhandle/compat.h",
+    "threadhandle/install.c", "threadhandle/handles.c",
+    "threadhandle/lookup.c", "threadhandle/local.c",
+    "threadhandle/handle.h", "threadhandle/compat.h",
+    "threadhandle/internals.h",
 }
 # Files an installed package must hold besides its modules.
 INSTALLED_DATA = {

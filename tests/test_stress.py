@@ -1,7 +1,7 @@
 """Stress: many threads use shared objects through their own handles while
 other threads mutate the objects, make and drop handles, collect garbage,
 reassign ``__class__`` and replace methods on classes (which invalidates
-the per-handle method caches).
+the per-handle attribute caches).
 
 Bounded in time: THREADHANDLE_STRESS_SECONDS (default 30) in all, split
 between the tests below.  The operations each thread runs come from a
@@ -574,7 +574,7 @@ def make_class(letter):
 
 
 # More method names than a handle's cache has entries, to churn it.
-# Interned, as names written in code are: the method cache keeps only
+# Interned, as names written in code are: the attribute cache keeps only
 # interned names (getattr(h, f"m{n}") alone would never be cached).
 SPARE_METHODS = [sys.intern(f"m{n}") for n in range(10)]
 for _n, _name in enumerate(SPARE_METHODS):
@@ -761,7 +761,7 @@ for _n in range(12):
 def test_handles_shared_between_threads_while_their_owner_caches():
     """Handles are meant to be one per thread, but sharing one is allowed
     (only slower): the thread that made a handle fills and churns its
-    method cache while other threads call methods, read attributes and
+    attribute cache while other threads call methods, read attributes and
     take sys.getsizeof() of the same handle.  Each owner keeps making new
     handles, so that the cache's first allocation races with readers."""
     seconds = TOTAL_SECONDS * 0.1
@@ -770,7 +770,7 @@ def test_handles_shared_between_threads_while_their_owner_caches():
     services = [Service(i) for i in range(4)]
     published = [ThreadHandle(s) for s in services]  # slot i: owner i's
     names = [sys.intern(f"m{n}") for n in range(12)]  # cacheable names
-    # sys.getsizeof() of a handle: its own size, plus the method cache's
+    # sys.getsizeof() of a handle: its own size, plus the attribute cache's
     # once one is allocated; never anything else, even while the owner
     # allocates the cache.
     bare = ThreadHandle(Service(0))

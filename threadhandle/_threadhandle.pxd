@@ -17,7 +17,7 @@ cdef class ThreadHandle:
     # compile time by _threadhandle.pyx).
     cdef object obj
     cdef void *vectorcall
-    cdef void *cache
+    cdef void *attr_cache
     cdef object __weakref__
 
 

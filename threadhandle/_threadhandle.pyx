@@ -9,7 +9,8 @@ on shared objects in free-threaded CPython.
 
 The class is declared here; its slots (attribute access, calls, operators,
 containers, iteration, async, buffer) are C functions in forward.c and
-attributes.c, installed when this module initialises (install.c).  The
+attributes.c, installed when this module initialises (install.c; handle.h
+maps the C files).  The
 methods below are the special methods CPython looks up on the type rather
 than through attribute access.
 """
@@ -33,14 +34,16 @@ cdef extern from "internals.h":
     int TH_INLINE_VALUES
 
 cdef extern from "handle.h":
+    int th_lookup_init() except -1
     int th_install_slots(PyTypeObject *type) except -1
+    int th_check_forward_slots(PyTypeObject *type) except -1
     object th_unwrap(object op)
     int th_check_proxy_chain(object obj) except -1
     object th_special_method(object obj, object name, object dflt)
     void *th_vectorcall_for(object obj)
-    void th_cache_free(void *h)
-    Py_ssize_t th_cache_sizeof(void *h)
-    object th_cache_names(void *h)
+    void th_attr_cache_free(void *h)
+    Py_ssize_t th_attr_cache_sizeof(void *h)
+    object th_attr_cache_names(void *h)
     int th_local_init() except -1
     object th_local_handle(object obj)
     int th_release_local_handle(object obj) except -1
@@ -93,14 +96,14 @@ cdef class ThreadHandle:
         self.vectorcall = th_vectorcall_for(self.obj)
 
     def __dealloc__(self):
-        th_cache_free(<void *>self)
+        th_attr_cache_free(<void *>self)
 
     def __repr__(self):
         return f"ThreadHandle({self.obj!r})"
 
     def __sizeof__(self):
-        """Size of the handle itself, with its method cache."""
-        return object.__sizeof__(self) + th_cache_sizeof(<void *>self)
+        """Size of the handle itself, with its attribute cache."""
+        return object.__sizeof__(self) + th_attr_cache_sizeof(<void *>self)
 
     @classmethod
     def __class_getitem__(cls, item):
@@ -219,7 +222,7 @@ def unwrap(x):
     return th_unwrap(x)
 
 
-# --- local_handle() and its cache: local.c; the policy and the limit are
+# --- local_handle() and its handle table: local.c; the policy and the limit are
 # documented in threadhandle/local.py, which re-exports these.
 
 def local_handle(obj, /):
@@ -275,19 +278,26 @@ def enable_deferred_refcount(obj, /):
 
 
 def _thread_handles():
-    """The calling thread's cache, id(obj) -> handle (for tests)."""
+    """The calling thread's handle table, id(obj) -> handle (for tests)."""
     return th_thread_handles()
 
 
-def _cached_method_names(ThreadHandle h):
-    """Names in h's method cache (for tests)."""
-    return th_cache_names(<void *>h)
+def _attr_cache_names(ThreadHandle h):
+    """Names in h's attribute cache (for tests)."""
+    return th_attr_cache_names(<void *>h)
+
+
+def _check_forward_slots(type cls):
+    """RuntimeError unless cls has every slot of th_forward_slots, as
+    ThreadHandle must (checked at import; here for tests)."""
+    th_check_forward_slots(<PyTypeObject *>cls)
 
 
 cdef int _layout_matches = TH_LAYOUT_MATCHES
 # Whether this build reads inline values through CPython internals (for
 # tests; internals.h says where and why).
 _INLINE_VALUES = bool(TH_INLINE_VALUES)
+th_lookup_init()
 th_install_slots(<PyTypeObject *>ThreadHandle)
 th_local_init()
 # Called from module globals by every thread, often in loops.

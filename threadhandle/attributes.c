@@ -62,14 +62,14 @@ typedef struct {
     Py_ssize_t index;
     Py_ssize_t keys_length;
     PyObject *method;     /* the bound method, strong; NULL for values */
-} th_cache_entry;
+} th_attr_cache_entry;
 
-struct th_method_cache {
-    th_cache_entry entries[TH_CACHE_SIZE];
+struct th_attr_cache {
+    th_attr_cache_entry entries[TH_CACHE_SIZE];
 };
 
-static inline th_cache_entry *
-cache_entry_for(struct th_method_cache *cache, PyObject *name)
+static inline th_attr_cache_entry *
+cache_entry_for(struct th_attr_cache *cache, PyObject *name)
 {
     /* Objects are 16-byte aligned: drop the bits that never vary. */
     uintptr_t bits = (uintptr_t)name >> 4;
@@ -103,33 +103,33 @@ is_plain_method(PyObject *descr)
            || Py_IS_TYPE(descr, &PyWrapperDescr_Type);
 }
 
-/* h->cache is written only by the owning thread; other threads read it
+/* h->attr_cache is written only by the owning thread; other threads read it
  * only for sys.getsizeof() and the test helper, hence atomic accesses. */
-static inline struct th_method_cache *
+static inline struct th_attr_cache *
 cache_load(ThreadHandleObject *h)
 {
 #ifdef Py_GIL_DISABLED
-    return (struct th_method_cache *)_Py_atomic_load_ptr_relaxed(&h->cache);
+    return (struct th_attr_cache *)_Py_atomic_load_ptr_relaxed(&h->attr_cache);
 #else
-    return h->cache;
+    return h->attr_cache;
 #endif
 }
 
 static inline void
-cache_publish(ThreadHandleObject *h, struct th_method_cache *cache)
+cache_publish(ThreadHandleObject *h, struct th_attr_cache *cache)
 {
 #ifdef Py_GIL_DISABLED
-    _Py_atomic_store_ptr_relaxed(&h->cache, cache);
+    _Py_atomic_store_ptr_relaxed(&h->attr_cache, cache);
 #else
-    h->cache = cache;
+    h->attr_cache = cache;
 #endif
 }
 
 /* Store `fresh` (its references are taken) in h's cache. */
 static void
-cache_store(ThreadHandleObject *h, th_cache_entry fresh)
+cache_store(ThreadHandleObject *h, th_attr_cache_entry fresh)
 {
-    struct th_method_cache *cache = h->cache;
+    struct th_attr_cache *cache = h->attr_cache;
     if (cache == NULL) {
         cache = PyMem_Calloc(1, sizeof(*cache));
         if (cache == NULL) {
@@ -137,8 +137,8 @@ cache_store(ThreadHandleObject *h, th_cache_entry fresh)
         }
         cache_publish(h, cache);
     }
-    th_cache_entry *entry = cache_entry_for(cache, fresh.name);
-    th_cache_entry old = *entry;
+    th_attr_cache_entry *entry = cache_entry_for(cache, fresh.name);
+    th_attr_cache_entry old = *entry;
     Py_INCREF(fresh.name);
     Py_INCREF(fresh.type);
     Py_XINCREF(fresh.method);
@@ -153,9 +153,9 @@ cache_store(ThreadHandleObject *h, th_cache_entry fresh)
  * obj's type was `tp` at `version`: 1 if it is worth caching, else 0. */
 static int
 make_entry(PyObject *obj, PyTypeObject *tp, PyObject *name, PyObject *value,
-           th_cache_entry *entry)
+           th_attr_cache_entry *entry)
 {
-    *entry = (th_cache_entry){.name = name, .type = tp, .index = -1};
+    *entry = (th_attr_cache_entry){.name = name, .type = tp, .index = -1};
     PyObject *descr = th_type_lookup(tp, name);
     int cacheable = 0;
     if (descr != NULL && is_plain_method(descr)) {
@@ -220,7 +220,7 @@ getattr_and_cache(ThreadHandleObject *h, PyObject *name)
     {
         return value;
     }
-    th_cache_entry entry;
+    th_attr_cache_entry entry;
     if (make_entry(obj, tp, name, value, &entry)
         && Py_IS_TYPE(obj, tp) && th_type_version(tp) == version)
     {
@@ -253,7 +253,7 @@ getattr_uncached(ThreadHandleObject *h, PyObject *name)
  * attributes say otherwise.  Out of line, so that th_getattro stays a
  * leaf function for the other lookups. */
 static Py_NO_INLINE PyObject *
-getattr_inline_values(ThreadHandleObject *h, th_cache_entry *entry,
+getattr_inline_values(ThreadHandleObject *h, th_attr_cache_entry *entry,
                       PyObject *name)
 {
     PyObject *obj = h->obj;
@@ -275,10 +275,10 @@ th_getattro(PyObject *self, PyObject *name)
 {
     ThreadHandleObject *h = (ThreadHandleObject *)self;
     PyTypeObject *tp = Py_TYPE(h->obj);
-    /* Ownership first: only the owner may look at h->cache here. */
-    struct th_method_cache *cache;
-    if (th_owned_by_current_thread(self) && (cache = h->cache) != NULL) {
-        th_cache_entry *entry = cache_entry_for(cache, name);
+    /* Ownership first: only the owner may look at h->attr_cache here. */
+    struct th_attr_cache *cache;
+    if (th_owned_by_current_thread(self) && (cache = h->attr_cache) != NULL) {
+        th_attr_cache_entry *entry = cache_entry_for(cache, name);
         if (entry->name == name && entry->type == tp
             && entry->version == th_type_version(tp))
         {
@@ -302,9 +302,9 @@ th_setattro(PyObject *self, PyObject *name, PyObject *value)
 /* ------------------------------------------------ lifetime of the cache */
 
 int
-th_cache_traverse(ThreadHandleObject *h, visitproc visit, void *arg)
+th_attr_cache_traverse(ThreadHandleObject *h, visitproc visit, void *arg)
 {
-    struct th_method_cache *cache = h->cache;
+    struct th_attr_cache *cache = h->attr_cache;
     if (cache != NULL) {
         for (int i = 0; i < TH_CACHE_SIZE; i++) {
             Py_VISIT(cache->entries[i].type);
@@ -315,13 +315,13 @@ th_cache_traverse(ThreadHandleObject *h, visitproc visit, void *arg)
 }
 
 void
-th_cache_free(ThreadHandleObject *h)
+th_attr_cache_free(ThreadHandleObject *h)
 {
-    struct th_method_cache *cache = h->cache;
+    struct th_attr_cache *cache = h->attr_cache;
     if (cache == NULL) {
         return;
     }
-    h->cache = NULL;
+    h->attr_cache = NULL;
     for (int i = 0; i < TH_CACHE_SIZE; i++) {
         Py_XDECREF(cache->entries[i].name);
         Py_XDECREF(cache->entries[i].type);
@@ -331,21 +331,21 @@ th_cache_free(ThreadHandleObject *h)
 }
 
 Py_ssize_t
-th_cache_sizeof(ThreadHandleObject *h)
+th_attr_cache_sizeof(ThreadHandleObject *h)
 {
     if (cache_load(h) == NULL) {
         return 0;
     }
-    return (Py_ssize_t)sizeof(struct th_method_cache);
+    return (Py_ssize_t)sizeof(struct th_attr_cache);
 }
 
 /* The names cached in h, for tests: from the owning thread, or once the
  * owner no longer uses h. */
 PyObject *
-th_cache_names(ThreadHandleObject *h)
+th_attr_cache_names(ThreadHandleObject *h)
 {
     PyObject *names = PyList_New(0);
-    struct th_method_cache *cache = cache_load(h);
+    struct th_attr_cache *cache = cache_load(h);
     if (names == NULL || cache == NULL) {
         return names;
     }

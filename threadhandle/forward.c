@@ -1,10 +1,17 @@
 /* Forwarding of calls and operators: h(...), h + 1, h[k], len(h), ...
  *
  * Modelled on the weakref proxy in CPython's Objects/weakrefobject.c: every
- * operand that is a handle is replaced by its object (UNWRAP), then the
- * abstract API does what it would do for the objects themselves.  So
- * `7 - h`, `pow(2, h, h)` and `h ** h` all work, and a handle never
- * recurses into another handle.
+ * operand of an operator that is a handle is replaced by its object
+ * (UNWRAP), then the abstract API does what it would do for the objects
+ * themselves.  So `7 - h`, `pow(2, h, h)` and `h ** h` all work, and a
+ * handle never recurses into another handle.
+ *
+ * Only the handle whose slot runs and the operands of number operators
+ * are unwrapped.  Keys, values and call arguments are passed as they are,
+ * on purpose, as the weakref proxy passes them: `h[k] = v` stores what
+ * `obj[k] = v` stores, and the object decides what a handle among them
+ * means.  A handle used as a key still finds the object's entry: it
+ * hashes and compares as its object does.
  */
 #include "handle.h"
 #include "compat.h"
@@ -279,7 +286,6 @@ th_contains(PyObject *self, PyObject *value)
 }
 
 
-
 /* ------------------------------------------------------------ iteration */
 
 static PyObject *
@@ -382,7 +388,8 @@ th_getbuffer(PyObject *self, Py_buffer *view, int flags)
 /* ---------------------------------------------------------- the table */
 
 /* Every slot of ThreadHandle that forwards, in one place.  install.c turns
- * this into the slot tables and the class's slot wrappers. */
+ * this into the slot tables and the class's slot wrappers, and the import
+ * fails if an entry is not on the class (th_check_forward_slots). */
 PyType_Slot th_forward_slots[] = {
     /* h.x: attributes.c */
     {Py_tp_getattro, th_getattro},

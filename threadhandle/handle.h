@@ -1,17 +1,25 @@
-/* The C side of ThreadHandle: the object layout and the slots.
+/* The C side of ThreadHandle: the object layout and the functions each
+ * file offers the others.
  *
  * _threadhandle.pyx declares the class (construction, docs, the special
  * methods CPython looks up on the type).  At module initialisation it calls
- * th_install_slots(), which points the type's slots at the C functions here:
+ * th_lookup_init(), th_install_slots() and th_local_init().  Where things go:
  *
- *   h.x, h.x = v        attributes.c  (tp_getattro/tp_setattro, method cache)
+ *   h.x, h.x = v        attributes.c  (tp_getattro/tp_setattro and the
+ *                                      per-handle attribute cache)
  *   h(...), h + 1, h[k] forward.c     (vectorcall; number, mapping,
  *                                      sequence, async and buffer slots;
  *                                      richcompare, hash, iter, str), all
  *                                      listed in th_forward_slots
- *   installation        install.c     (slot tables, slot wrappers, lookups
- *                                      of special methods on the type)
- *   local_handle(obj)   local.c       (each thread's cache of handles)
+ *   installation        install.c     (points the type's slots at
+ *                                      th_forward_slots, checks them all)
+ *   local_handle(obj)   local.c       (each thread's handle table)
+ *   the type, making    handles.c     (th_type, th_new_handle, th_unwrap,
+ *   and unwrapping                     nesting limit)
+ *   lookups on a type   lookup.c      (the real MRO, special methods)
+ *
+ * Calls go one way: install.c -> forward.c -> attributes.c -> lookup.c, and
+ * everything -> handles.c; handles.c and lookup.c call no other file.
  */
 #ifndef THREADHANDLE_HANDLE_H
 #define THREADHANDLE_HANDLE_H
@@ -25,9 +33,9 @@
  * (TH_LAYOUT_MATCHES). */
 typedef struct {
     PyObject_HEAD
-    PyObject *obj;                 /* the handled object; set once, strong */
-    vectorcallfunc vectorcall;     /* entry point for h(...) */
-    struct th_method_cache *cache; /* bound methods; owning thread only */
+    PyObject *obj;              /* the handled object; set once, strong */
+    vectorcallfunc vectorcall;  /* entry point for h(...) */
+    struct th_attr_cache *attr_cache;  /* attributes.c; owner only */
     PyObject *weakreflist;
 } ThreadHandleObject;
 
@@ -37,12 +45,12 @@ typedef struct {
                             == offsetof(ThreadHandleObject, obj))          \
      + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, vectorcall)               \
                             == offsetof(ThreadHandleObject, vectorcall))   \
-     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, cache)                    \
-                            == offsetof(ThreadHandleObject, cache))        \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, attr_cache)               \
+                            == offsetof(ThreadHandleObject, attr_cache))   \
      + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, __weakref__)              \
                             == offsetof(ThreadHandleObject, weakreflist)))
 
-/* The ThreadHandle type, set by th_install_slots(). */
+/* handles.c: the ThreadHandle type, set by th_install_slots(). */
 extern PyTypeObject *th_type;
 
 #define TH_CHECK(op) Py_IS_TYPE((op), th_type)
@@ -57,13 +65,19 @@ extern PyTypeObject *th_type;
         }                           \
     } while (0)
 
-/* install.c */
-int th_install_slots(PyTypeObject *type);
-PyObject *th_type_lookup(PyTypeObject *type, PyObject *name);
-PyObject *th_special_method(PyObject *obj, PyObject *name, PyObject *dflt);
+/* handles.c */
 PyObject *th_unwrap(PyObject *op);
 PyObject *th_new_handle(PyObject *obj);
 int th_check_proxy_chain(PyObject *obj);
+
+/* lookup.c */
+int th_lookup_init(void);
+PyObject *th_type_lookup(PyTypeObject *type, PyObject *name);
+PyObject *th_special_method(PyObject *obj, PyObject *name, PyObject *dflt);
+
+/* install.c */
+int th_install_slots(PyTypeObject *type);
+int th_check_forward_slots(PyTypeObject *type);
 
 /* forward.c */
 extern PyType_Slot th_forward_slots[];
@@ -72,10 +86,10 @@ vectorcallfunc th_vectorcall_for(PyObject *obj);
 /* attributes.c */
 PyObject *th_getattro(PyObject *self, PyObject *name);
 int th_setattro(PyObject *self, PyObject *name, PyObject *value);
-int th_cache_traverse(ThreadHandleObject *h, visitproc visit, void *arg);
-void th_cache_free(ThreadHandleObject *h);
-Py_ssize_t th_cache_sizeof(ThreadHandleObject *h);
-PyObject *th_cache_names(ThreadHandleObject *h);
+int th_attr_cache_traverse(ThreadHandleObject *h, visitproc visit, void *arg);
+void th_attr_cache_free(ThreadHandleObject *h);
+Py_ssize_t th_attr_cache_sizeof(ThreadHandleObject *h);
+PyObject *th_attr_cache_names(ThreadHandleObject *h);
 
 /* local.c */
 int th_local_init(void);

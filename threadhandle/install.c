@@ -1,5 +1,4 @@
-/* Wiring ThreadHandle's slots to the C functions, and lookups of special
- * methods on a type, as the interpreter does them.
+/* Wiring ThreadHandle's slots to the C functions of th_forward_slots.
  *
  * Cython declares the class; at module initialisation, before any instance
  * exists, th_install_slots() points its slots at the functions listed in
@@ -10,8 +9,6 @@
 #include "handle.h"
 #include "compat.h"
 
-PyTypeObject *th_type = NULL;
-
 /* ThreadHandle's slot tables: copies of those PyType_FromSpec fills for a
  * helper type made from th_forward_slots (see th_install_slots). */
 static PyNumberMethods th_as_number;
@@ -20,12 +17,7 @@ static PyMappingMethods th_as_mapping;
 static PyAsyncMethods th_as_async;
 static PyBufferProcs th_as_buffer;
 
-/* type.__dict__["__mro__"], the getter of the MRO the interpreter uses
- * (tp_mro): `cls.__mro__` would look in the metaclass first, where a
- * property may answer anything, and run user code. */
-static PyObject *mro_getter = NULL;
-
-/* Cython's tp_traverse visits obj; ours adds the method cache. */
+/* Cython's tp_traverse visits obj; ours adds the attribute cache. */
 static traverseproc cython_traverse = NULL;
 
 static int
@@ -35,7 +27,7 @@ th_traverse(PyObject *self, visitproc visit, void *arg)
     if (err) {
         return err;
     }
-    return th_cache_traverse((ThreadHandleObject *)self, visit, arg);
+    return th_attr_cache_traverse((ThreadHandleObject *)self, visit, arg);
 }
 
 /* Give `type` a wrapper descriptor for each slot wrapper of slot_source
@@ -79,11 +71,37 @@ done:
     return result;
 }
 
+/* 0 if `type` has every slot of th_forward_slots, else -1 with an error
+ * naming the first one missing.  th_install_slots() copies the tp_* slots
+ * by name: a new entry in the table does nothing until it is copied too,
+ * and this makes the import fail until it is. */
+int
+th_check_forward_slots(PyTypeObject *type)
+{
+    for (int i = 0; th_forward_slots[i].slot != 0; i++) {
+        PyType_Slot *entry = &th_forward_slots[i];
+        void *installed = PyType_GetSlot(type, entry->slot);
+        if (installed == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+        if (installed != entry->pfunc) {
+            PyErr_Format(PyExc_RuntimeError,
+                         "%.100s lacks entry %d of th_forward_slots (slot "
+                         "id %d in Include/typeslots.h): "
+                         "threadhandle/install.c does not install it",
+                         type->tp_name, i, entry->slot);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 th_install_slots(PyTypeObject *type)
 {
     if (th_type != NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "ThreadHandle slots installed twice");
+        PyErr_SetString(PyExc_RuntimeError,
+                        "ThreadHandle slots installed twice");
         return -1;
     }
     /* A helper type with the handle's layout, made only to have CPython
@@ -97,21 +115,6 @@ th_install_slots(PyTypeObject *type)
         .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
         .slots = th_forward_slots,
     };
-    PyObject *type_dict = PyType_GetDict(&PyType_Type);
-    PyObject *mro_name = PyUnicode_FromString("__mro__");
-    int found = -1;
-    if (type_dict != NULL && mro_name != NULL) {
-        found = PyDict_GetItemRef(type_dict, mro_name, &mro_getter);
-    }
-    Py_XDECREF(type_dict);
-    Py_XDECREF(mro_name);
-    if (found < 0) {
-        return -1;
-    }
-    if (found == 0 || Py_TYPE(mro_getter)->tp_descr_get == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "type.__mro__ is not a getter");
-        return -1;
-    }
     PyTypeObject *slot_source = (PyTypeObject *)PyType_FromSpec(&spec);
     if (slot_source == NULL) {
         return -1;
@@ -145,104 +148,5 @@ th_install_slots(PyTypeObject *type)
         return -1;
     }
     PyType_Modified(type);
-    return 0;
-}
-
-/* ------------------------------------------------------------- helpers */
-
-PyObject *
-th_unwrap(PyObject *op)
-{
-    return Py_NewRef(TH_CHECK(op) ? TH_OBJ(op) : op);
-}
-
-/* How deep handles and weak proxies of handles may nest. */
-#define TH_MAX_PROXY_DEPTH 1000
-
-/* 0 if a handle of obj may be made, -1 with RecursionError if obj is the
- * top of a chain handle -> weakref.proxy -> handle -> ... deeper than
- * TH_MAX_PROXY_DEPTH.  A proxy forwards every operation to its referent
- * without a recursion check, and so does a handle: a long enough chain
- * would overflow the C stack on most operations.  (CPython itself has no
- * proxies of proxies.)  The chain below a handle never changes. */
-int
-th_check_proxy_chain(PyObject *obj)
-{
-    PyObject *referent = NULL;  /* holds obj from the second step on */
-    int depth = 0, res = 0;
-    while (PyWeakref_CheckProxy(obj)) {
-        if (++depth > TH_MAX_PROXY_DEPTH) {
-            PyErr_Format(PyExc_RecursionError,
-                         "handles and weak proxies of handles nested more "
-                         "than %d deep", TH_MAX_PROXY_DEPTH);
-            res = -1;
-            break;
-        }
-        PyObject *next;
-        int alive = PyWeakref_GetRef(obj, &next);
-        Py_XSETREF(referent, next);
-        if (alive <= 0 || !TH_CHECK(referent)) {
-            res = alive < 0 ? -1 : 0;
-            break;
-        }
-        obj = TH_OBJ(referent);
-    }
-    Py_XDECREF(referent);
-    return res;
-}
-
-/* A new handle of obj, made the way ThreadHandle(obj) makes one. */
-PyObject *
-th_new_handle(PyObject *obj)
-{
-    return PyObject_CallOneArg((PyObject *)th_type, obj);
-}
-
-/* The attribute `name` found on the type's MRO (not bound, not the
- * metaclass's), or NULL without an error if there is none.  The MRO is the
- * one the interpreter uses, read without running user code.  Strong
- * references only: another thread may change the class dicts meanwhile. */
-PyObject *
-th_type_lookup(PyTypeObject *type, PyObject *name)
-{
-    PyObject *mro = Py_TYPE(mro_getter)->tp_descr_get(
-        mro_getter, (PyObject *)type, (PyObject *)Py_TYPE(type));
-    if (mro == NULL || !PyTuple_Check(mro)) {
-        Py_XDECREF(mro);
-        PyErr_Clear();
-        return NULL;
-    }
-    PyObject *found = NULL;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro) && found == NULL; i++) {
-        PyObject *base = PyTuple_GET_ITEM(mro, i);
-        PyObject *dict = PyType_Check(base) ? PyType_GetDict((PyTypeObject *)base) : NULL;
-        if (dict == NULL) {
-            continue;
-        }
-        if (PyDict_GetItemRef(dict, name, &found) < 0) {
-            PyErr_Clear();  /* a key that fails to compare is not there */
-        }
-        Py_DECREF(dict);
-    }
-    Py_DECREF(mro);
-    return found;
-}
-
-/* obj's special method `name`, looked up on its type and bound to obj as
- * the interpreter does for `with`, `async with` and friends; `dflt` (new
- * reference) if the type has none. */
-PyObject *
-th_special_method(PyObject *obj, PyObject *name, PyObject *dflt)
-{
-    PyObject *descr = th_type_lookup(Py_TYPE(obj), name);
-    if (descr == NULL) {
-        return Py_NewRef(dflt);
-    }
-    descrgetfunc get = Py_TYPE(descr)->tp_descr_get;
-    if (get == NULL) {
-        return descr;
-    }
-    PyObject *bound = get(descr, obj, (PyObject *)Py_TYPE(obj));
-    Py_DECREF(descr);
-    return bound;
+    return th_check_forward_slots(type);
 }

@@ -7,7 +7,7 @@
  * interpreter's own specialisations (LOAD_ATTR_INSTANCE_VALUE,
  * LOAD_ATTR_METHOD_WITH_VALUES in Python/bytecodes.c) instead read the
  * instance's inline values at an index found once.  This file does the same,
- * for the method cache in attributes.c.
+ * for the attribute cache in attributes.c.
  *
  * Enabled for exactly one minor version and build, whose layouts these
  * functions were written against: CPython 3.14, free-threaded.  Everywhere

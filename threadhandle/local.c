@@ -1,16 +1,17 @@
 /* local_handle(obj): the calling thread's handle of obj, made on first use.
  *
  * Each thread keeps its handles in a dict of its own, id(obj) -> handle,
- * held by a small cache object stored in the thread's state dict
+ * held by a small "handle table" object stored in the thread's state dict
  * (PyThreadState_GetDict(), which CPython clears when the thread ends).
- * Finding a cached handle touches only the calling thread's objects: its
- * state dict, its cache, the int made for the key, the handle.  Never
+ * (Not to be confused with each handle's attribute cache in attributes.c.)
+ * Finding a handle in the table touches only the calling thread's objects:
+ * its state dict, its table, the int made for the key, the handle.  Never
  * obj's reference count, so threads that call local_handle(obj) on one
  * shared object do not contend on it.
  *
- * The cached handle holds its object alive, so no other object can get the
- * same id while the entry exists.  The policy (limit, eviction order,
- * release) is documented in local.py, which holds the limit.
+ * The handle in the table holds its object alive, so no other object can
+ * get the same id while the entry exists.  The policy (limit, eviction
+ * order, release) is documented in local.py, which holds the limit.
  */
 #include "handle.h"
 #include "compat.h"
@@ -19,44 +20,44 @@
 static PyObject *state_key;
 static PyObject *policy_module_name;
 
-/* The cache: a heap type of its own, so that it knows when it is torn
- * down. */
+/* The handle table: a heap type of its own, so that it knows when it is
+ * torn down. */
 typedef struct {
     PyObject_HEAD
     PyObject *handles;  /* id(obj) -> handle, or NULL once taken */
-} ThreadCache;
+} HandleTable;
 
-static PyTypeObject *cache_type;
+static PyTypeObject *table_type;
 
-/* Non-zero while this thread tears a cache down (thread end).  The
- * entries' finalizers may call local_handle(); a cache they made while
+/* Non-zero while this thread tears a table down (thread end).  The
+ * entries' finalizers may call local_handle(); a table they made while
  * CPython clears the thread state would never be freed, so they get
  * handles that are not cached. */
-static TH_THREAD_LOCAL int caches_closing;
+static TH_THREAD_LOCAL int tables_closing;
 
 #if PY_VERSION_HEX < 0x030C0000
-/* The thread state of this OS thread whose state dict holds a cache of
+/* The thread state of this OS thread whose state dict holds a table of
  * ours, by address and id (an address may be reused). */
-static TH_THREAD_LOCAL PyThreadState *cached_in;
-static TH_THREAD_LOCAL uint64_t cached_in_id;
+static TH_THREAD_LOCAL PyThreadState *table_in;
+static TH_THREAD_LOCAL uint64_t table_in_id;
 
 static int
-had_cache(PyThreadState *tstate)
+had_table(PyThreadState *tstate)
 {
-    return cached_in == tstate && cached_in_id == PyThreadState_GetID(tstate);
+    return table_in == tstate && table_in_id == PyThreadState_GetID(tstate);
 }
 
 static void
-set_had_cache(PyThreadState *tstate)
+set_had_table(PyThreadState *tstate)
 {
-    cached_in = tstate;
-    cached_in_id = tstate != NULL ? PyThreadState_GetID(tstate) : 0;
+    table_in = tstate;
+    table_in_id = tstate != NULL ? PyThreadState_GetID(tstate) : 0;
 }
 #endif
 
 /* Whether CPython is tearing the thread state down.  It clears the state
- * dict (and with it our cache) before other parts, such as the thread's
- * context; finalizers run from those may ask for handles, and a cache
+ * dict (and with it our table) before other parts, such as the thread's
+ * context; finalizers run from those may ask for handles, and a table
  * made then (in a new state dict) would never be freed. */
 static int
 thread_ending(PyThreadState *tstate)
@@ -66,35 +67,35 @@ thread_ending(PyThreadState *tstate)
     return tstate->_status.finalizing;
 #else
     /* 3.11 has no such flag; but a state dict that is gone after we put a
-     * cache in it (and clear_local_handles() did not take it out) was
+     * table in it (and clear_local_handles() did not take it out) was
      * cleared by the thread's teardown.  (A thread that never cached a
      * handle cannot tell.) */
-    return tstate->dict == NULL && had_cache(tstate);
+    return tstate->dict == NULL && had_table(tstate);
 #endif
 }
 
 static void
-cache_dealloc(PyObject *self)
+table_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    PyObject *handles = ((ThreadCache *)self)->handles;
-    caches_closing++;
+    PyObject *handles = ((HandleTable *)self)->handles;
+    tables_closing++;
     Py_XDECREF(handles);
-    caches_closing--;
+    tables_closing--;
     tp->tp_free(self);
     Py_DECREF(tp);
 }
 
-static PyType_Slot cache_slots[] = {
-    {Py_tp_dealloc, cache_dealloc},
+static PyType_Slot table_slots[] = {
+    {Py_tp_dealloc, table_dealloc},
     {0, NULL},
 };
 
-static PyType_Spec cache_spec = {
-    .name = "threadhandle._ThreadCache",
-    .basicsize = sizeof(ThreadCache),
+static PyType_Spec table_spec = {
+    .name = "threadhandle._HandleTable",
+    .basicsize = sizeof(HandleTable),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-    .slots = cache_slots,
+    .slots = table_slots,
 };
 
 int
@@ -102,17 +103,17 @@ th_local_init(void)
 {
     state_key = PyUnicode_InternFromString("threadhandle.local_handles");
     policy_module_name = PyUnicode_InternFromString("threadhandle.local");
-    cache_type = (PyTypeObject *)PyType_FromSpec(&cache_spec);
-    return (state_key && policy_module_name && cache_type) ? 0 : -1;
+    table_type = (PyTypeObject *)PyType_FromSpec(&table_spec);
+    return (state_key && policy_module_name && table_type) ? 0 : -1;
 }
 
 /* This thread's state dict (borrowed: no other thread uses it) and the
- * cache in it (a new reference, or NULL when there is none).  Both NULL
- * while the thread ends: no cache may be made then.  -1 on error. */
+ * table in it (a new reference, or NULL when there is none).  Both NULL
+ * while the thread ends: no table may be made then.  -1 on error. */
 static int
-thread_cache(PyObject **state, PyObject **cache)
+thread_table(PyObject **state, PyObject **table)
 {
-    *cache = NULL;
+    *table = NULL;
     *state = NULL;
     PyThreadState *tstate = PyThreadState_Get();
     if (thread_ending(tstate)) {
@@ -126,18 +127,18 @@ thread_cache(PyObject **state, PyObject **cache)
         }
         return -1;
     }
-    if (PyDict_GetItemRef(*state, state_key, cache) < 0) {
+    if (PyDict_GetItemRef(*state, state_key, table) < 0) {
         return -1;
     }
-    if (*cache != NULL && !Py_IS_TYPE(*cache, cache_type)) {
-        Py_CLEAR(*cache);
+    if (*table != NULL && !Py_IS_TYPE(*table, table_type)) {
+        Py_CLEAR(*table);
         PyErr_SetString(PyExc_RuntimeError,
                         "the thread state entry of threadhandle was "
-                        "replaced by something that is not its cache");
+                        "replaced by something that is not its handle table");
         return -1;
     }
 #if PY_VERSION_HEX < 0x030C0000
-    if (*cache == NULL && had_cache(tstate)) {
+    if (*table == NULL && had_table(tstate)) {
         /* Cleared with the state dict, which someone made again since. */
         *state = NULL;
     }
@@ -146,42 +147,42 @@ thread_cache(PyObject **state, PyObject **cache)
 }
 
 /* This thread's handle dict, as a new reference in *handles: made when
- * `create`, else NULL when there is none; also NULL while a cache is torn
+ * `create`, else NULL when there is none; also NULL while a table is torn
  * down or the thread ends.  -1 on error. */
 static int
 thread_handles(int create, PyObject **handles)
 {
-    PyObject *state, *cache;
+    PyObject *state, *table;
     *handles = NULL;
-    if (caches_closing) {
+    if (tables_closing) {
         return 0;
     }
-    if (thread_cache(&state, &cache) < 0) {
+    if (thread_table(&state, &table) < 0) {
         return -1;
     }
-    if (cache != NULL) {
-        *handles = Py_XNewRef(((ThreadCache *)cache)->handles);
-        Py_DECREF(cache);
+    if (table != NULL) {
+        *handles = Py_XNewRef(((HandleTable *)table)->handles);
+        Py_DECREF(table);
         return 0;
     }
     if (!create || state == NULL) {
         return 0;
     }
-    cache = PyType_GenericAlloc(cache_type, 0);
-    if (cache == NULL) {
+    table = PyType_GenericAlloc(table_type, 0);
+    if (table == NULL) {
         return -1;
     }
-    ((ThreadCache *)cache)->handles = PyDict_New();
-    if (((ThreadCache *)cache)->handles == NULL
-        || PyDict_SetItem(state, state_key, cache) < 0)
+    ((HandleTable *)table)->handles = PyDict_New();
+    if (((HandleTable *)table)->handles == NULL
+        || PyDict_SetItem(state, state_key, table) < 0)
     {
-        Py_DECREF(cache);
+        Py_DECREF(table);
         return -1;
     }
-    *handles = Py_NewRef(((ThreadCache *)cache)->handles);
-    Py_DECREF(cache);
+    *handles = Py_NewRef(((HandleTable *)table)->handles);
+    Py_DECREF(table);
 #if PY_VERSION_HEX < 0x030C0000
-    set_had_cache(PyThreadState_Get());
+    set_had_table(PyThreadState_Get());
 #endif
     return 0;
 }
@@ -243,7 +244,7 @@ evict_oldest(PyObject *handles)
     return res;
 }
 
-/* A handle of obj, cached under key unless the limit or a cache being
+/* A handle of obj, cached under key unless the limit or a table being
  * torn down says otherwise; the caller found none in `handles`. */
 static PyObject *
 new_local_handle(PyObject *handles, PyObject *key, PyObject *obj)
@@ -257,8 +258,8 @@ new_local_handle(PyObject *handles, PyObject *key, PyObject *obj)
         return th_new_handle(obj);
     }
     /* Evicting runs finalizers, i.e. any code: it may call local_handle()
-     * or clear this cache.  Hence the loop, and the look-up again in the
-     * thread's cache as it is afterwards. */
+     * or clear this table.  Hence the loop, and the look-up again in the
+     * thread's table as it is afterwards. */
     while (PyDict_GET_SIZE(handles) > 0 && PyDict_GET_SIZE(handles) >= limit) {
         if (evict_oldest(handles) < 0) {
             return NULL;
@@ -269,7 +270,7 @@ new_local_handle(PyObject *handles, PyObject *key, PyObject *obj)
         return NULL;
     }
     if (current == NULL || limit <= 0) {
-        /* A cache being torn down, or a limit of 0: nothing is cached. */
+        /* A table being torn down, or a limit of 0: nothing is cached. */
         Py_XDECREF(current);
         return th_new_handle(obj);
     }
@@ -291,7 +292,7 @@ th_local_handle(PyObject *obj)
         return NULL;
     }
     if (handles == NULL) {
-        return th_new_handle(obj);  /* a cache is being torn down */
+        return th_new_handle(obj);  /* a table is being torn down */
     }
     PyObject *key = key_of(obj);
     if (key != NULL && PyDict_GetItemRef(handles, key, &handle) == 0) {
@@ -325,27 +326,27 @@ th_release_local_handle(PyObject *obj)
 int
 th_clear_local_handles(void)
 {
-    PyObject *state, *cache;
-    if (caches_closing) {
+    PyObject *state, *table;
+    if (tables_closing) {
         return 0;
     }
-    if (thread_cache(&state, &cache) < 0) {
+    if (thread_table(&state, &table) < 0) {
         return -1;
     }
-    if (cache == NULL) {
+    if (table == NULL) {
         return 0;
     }
-    /* Unlink the cache and take its entries before dropping them: their
-     * finalizers see an empty cache, and may start a new one. */
+    /* Unlink the table and take its entries before dropping them: their
+     * finalizers see an empty table, and may start a new one. */
     int res = PyDict_DelItem(state, state_key);
 #if PY_VERSION_HEX < 0x030C0000
     if (res == 0) {
-        set_had_cache(NULL);
+        set_had_table(NULL);
     }
 #endif
-    PyObject *handles = ((ThreadCache *)cache)->handles;
-    ((ThreadCache *)cache)->handles = NULL;
-    Py_DECREF(cache);
+    PyObject *handles = ((HandleTable *)table)->handles;
+    ((HandleTable *)table)->handles = NULL;
+    Py_DECREF(table);
     if (handles != NULL) {
         PyDict_Clear(handles);
         Py_DECREF(handles);

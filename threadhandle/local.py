@@ -17,8 +17,8 @@ thread has it cached.  Entries are dropped:
   oldest entry is dropped first.  A dropped handle stays valid for whoever
   holds it; the next ``local_handle()`` call just makes a new one.
 
-``MAX_HANDLES_PER_THREAD = 0`` turns the cache off (every call makes a new
-handle).  Keep the limit in the hundreds or thousands: finding the oldest
+``MAX_HANDLES_PER_THREAD = 0`` turns the handle table off (every call makes
+a new handle).  Keep the limit in the hundreds or thousands: finding the oldest
 entry costs more the more entries were dropped since the dict last
 resized.  A handle asked for while a thread ends (by the finalizer of an
 entry, or of an object in the thread's context or a ``threading.local``) or
@@ -26,8 +26,8 @@ during interpreter shutdown is not cached.  (On 3.11 only once the thread
 has cached a handle: see README.md.)
 
 An entry cannot be dropped "when the object dies": while it is cached, the
-cache itself keeps it alive.  ``local_handle`` is meant for long-lived shared
-objects (tables, models, configuration); for short-lived ones make a
+handle table itself keeps it alive.  ``local_handle`` is meant for
+long-lived shared objects (tables, models, configuration); for short-lived ones make a
 ``ThreadHandle`` directly, or release the entry when done.
 """
 from threadhandle._threadhandle import (
