@@ -13,9 +13,9 @@ VENV_FT := .venv-ft$(FT_VERSION)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: test test-default test-ft test-ft-public test-parallel test-all bench bench-default bench-313t clean
+.PHONY: test test-default test-default-public test-ft test-ft-public test-parallel test-all bench bench-default bench-313t clean
 
-test: test-default test-ft test-ft-public test-parallel asan tsan
+test: test-default test-default-public test-ft test-ft-public test-parallel asan tsan
 
 # A venv with the build requirements and the test extra, then the package
 # itself, rebuilt from source every time (the C sources may have changed);
@@ -32,6 +32,14 @@ test-default:
 	$(call install_into,$(VENV_DEFAULT),$(PYTHON),test)
 	$(VENV_DEFAULT)/bin/python -P -m pytest $(PYTEST_ARGS)
 
+# The whole suite on the default interpreter built without the CPython
+# internals of threadhandle/internals.h (on 3.11: the thread-end hook of
+# local.c), so that the public-API path stays tested where they are on.
+test-default-public:
+	$(call install_into,$(VENV_DEFAULT)-public,$(PYTHON),test,THREADHANDLE_NO_INTERNALS=1)
+	$(VENV_DEFAULT)-public/bin/python -P -c 'import sys, threadhandle._threadhandle as m; sys.exit(m._INLINE_VALUES or m._THREAD_END_HOOK)'
+	$(VENV_DEFAULT)-public/bin/python -P -m pytest $(PYTEST_ARGS)
+
 test-ft:
 	$(call install_into,$(VENV_FT),$(FT_PYTHON),test)
 	$(VENV_FT)/bin/python -P -m pytest $(PYTEST_ARGS)
@@ -41,7 +49,7 @@ test-ft:
 # version uses, kept tested where the fast paths are on by default.
 test-ft-public:
 	$(call install_into,$(VENV_FT)-public,$(FT_PYTHON),test,THREADHANDLE_NO_INTERNALS=1)
-	$(VENV_FT)-public/bin/python -P -c 'import sys, threadhandle._threadhandle as m; sys.exit(m._INLINE_VALUES)'
+	$(VENV_FT)-public/bin/python -P -c 'import sys, threadhandle._threadhandle as m; sys.exit(m._INLINE_VALUES or m._THREAD_END_HOOK)'
 	$(VENV_FT)-public/bin/python -P -m pytest $(PYTEST_ARGS)
 
 # The functional suite with every test run by 4 threads at once

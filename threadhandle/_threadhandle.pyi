@@ -25,6 +25,7 @@ def enable_deferred_refcount(obj: object, /) -> bool:
     freed by the cyclic garbage collector, not at its last reference."""
 
 _INLINE_VALUES: bool
+_THREAD_END_HOOK: bool
 
 def _thread_handles() -> dict[int, Any]: ...
 def _attr_cache_names(h: object, /) -> list[str]: ...

@@ -32,6 +32,8 @@ cdef extern from "compat.h":
 cdef extern from "internals.h":
     # 1 where attributes.c reads inline values (3.14t), else 0.
     int TH_INLINE_VALUES
+    # 1 where local.c hooks the end of thread states (3.11), else 0.
+    int TH_THREAD_END_HOOK
 
 cdef extern from "handle.h":
     int th_lookup_init() except -1
@@ -297,6 +299,7 @@ cdef int _layout_matches = TH_LAYOUT_MATCHES
 # Whether this build reads inline values through CPython internals (for
 # tests; internals.h says where and why).
 _INLINE_VALUES = bool(TH_INLINE_VALUES)
+_THREAD_END_HOOK = bool(TH_THREAD_END_HOOK)
 th_lookup_init()
 th_install_slots(<PyTypeObject *>ThreadHandle)
 th_local_init()

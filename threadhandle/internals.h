@@ -1,4 +1,6 @@
-/* CPython internals, used only where the public API cannot reach the goal.
+/* CPython internals, used only where the public API cannot reach the goal:
+ * inline values on 3.14t (attributes.c) and the thread-end hook on 3.11
+ * (local.c).
  *
  * Reading an instance attribute, or checking that the instance does not
  * shadow a method, through the public API means PyObject_GenericGetAttr (a
@@ -29,6 +31,23 @@
 #  define TH_INLINE_VALUES 1
 #else
 #  define TH_INLINE_VALUES 0
+#endif
+
+/* The second use, for local.c on CPython 3.11 only: the thread state's
+ * on_delete hook (a field of PyThreadState that _thread uses to release
+ * Thread.join(); CPython calls it at the very end of PyThreadState_Clear).
+ * 3.12+ flag a thread state being cleared (_status.finalizing); 3.11 does
+ * not, and clears the state dict, which holds the thread's handle table,
+ * before the thread's context: a finalizer run from the context that asks
+ * for a handle would make a new table nobody frees.  local.c hooks
+ * on_delete (passing the call on to the previous hook) and frees such a
+ * table there.  Off with TH_NO_INTERNALS, as above: 3.11 then frees it only
+ * if the thread had a table before (see local.c). */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 \
+    && !defined(TH_NO_INTERNALS)
+#  define TH_THREAD_END_HOOK 1
+#else
+#  define TH_THREAD_END_HOOK 0
 #endif
 
 #if TH_INLINE_VALUES

@@ -13,6 +13,7 @@
  * get the same id while the entry exists.  The policy (limit, eviction
  * order, release) is documented in local.py, which holds the limit.
  */
+#include "internals.h"  /* first: it may define Py_BUILD_CORE */
 #include "handle.h"
 #include "compat.h"
 
@@ -25,6 +26,15 @@ static PyObject *policy_module_name;
 typedef struct {
     PyObject_HEAD
     PyObject *handles;  /* id(obj) -> handle, or NULL once taken */
+#if TH_THREAD_END_HOOK
+    /* The thread state whose on_delete calls table_at_thread_end(self),
+     * the hook it replaced, and whether the state dict was made for this
+     * table (see internals.h). */
+    PyThreadState *hooked;
+    void (*next_on_delete)(void *);
+    void *next_on_delete_data;
+    int made_state_dict;
+#endif
 } HandleTable;
 
 static PyTypeObject *table_type;
@@ -69,15 +79,101 @@ thread_ending(PyThreadState *tstate)
     /* 3.11 has no such flag; but a state dict that is gone after we put a
      * table in it (and clear_local_handles() did not take it out) was
      * cleared by the thread's teardown.  (A thread that never cached a
-     * handle cannot tell.) */
+     * handle cannot tell: the table it makes then is freed by the
+     * thread-end hook below, where internals.h enables it.) */
     return tstate->dict == NULL && had_table(tstate);
 #endif
 }
+
+#if TH_THREAD_END_HOOK
+static void table_at_thread_end(void *data);
+
+/* Give the thread state its previous on_delete back, if it still has ours
+ * (threading's _set_sentinel() may have replaced it since). */
+static void
+unhook_thread_end(HandleTable *table)
+{
+    PyThreadState *tstate = table->hooked;
+    if (tstate == NULL) {
+        return;
+    }
+    table->hooked = NULL;
+    if (tstate->on_delete == table_at_thread_end
+        && tstate->on_delete_data == table)
+    {
+        tstate->on_delete = table->next_on_delete;
+        tstate->on_delete_data = table->next_on_delete_data;
+    }
+}
+
+/* Have the end of PyThreadState_Clear(tstate) free `table`, which is in
+ * tstate's state dict: a no-op when the thread ends normally (clearing the
+ * state dict freed the table first, which unhooks it), the only way the
+ * table is freed when it was made after that (by a finalizer). */
+static void
+hook_thread_end(HandleTable *table, PyThreadState *tstate, int made_dict)
+{
+    if (tstate->on_delete == table_at_thread_end) {
+        /* An earlier table still hooked (someone holds it): take over. */
+        HandleTable *earlier = tstate->on_delete_data;
+        table->next_on_delete = earlier->next_on_delete;
+        table->next_on_delete_data = earlier->next_on_delete_data;
+        earlier->hooked = NULL;
+    }
+    else {
+        table->next_on_delete = tstate->on_delete;
+        table->next_on_delete_data = tstate->on_delete_data;
+    }
+    table->hooked = tstate;
+    table->made_state_dict = made_dict;
+    tstate->on_delete = table_at_thread_end;
+    tstate->on_delete_data = table;
+}
+
+/* The thread state's on_delete: the table outlived the clearing of the
+ * state dict, so it sits in a dict made after it, which nothing will
+ * clear.  Drop it (the whole dict if it was made for the table), then
+ * call the hook we replaced. */
+static void
+table_at_thread_end(void *data)
+{
+    HandleTable *table = data;
+    PyThreadState *tstate = table->hooked;
+    void (*next)(void *) = table->next_on_delete;
+    void *next_data = table->next_on_delete_data;
+    int made_dict = table->made_state_dict;
+    unhook_thread_end(table);
+
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    PyObject *state = tstate->dict, *entry = NULL;
+    if (state != NULL && PyDict_GetItemRef(state, state_key, &entry) > 0
+        && entry == (PyObject *)table)
+    {
+        if (made_dict) {
+            /* Nothing else clears it: freeing it is the teardown's job. */
+            Py_CLEAR(tstate->dict);
+        }
+        else if (PyDict_DelItem(state, state_key) < 0) {
+            PyErr_WriteUnraisable(NULL);
+        }
+    }
+    Py_XDECREF(entry);  /* may free the table */
+    PyErr_Clear();
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+    if (next != NULL) {
+        next(next_data);
+    }
+}
+#endif
 
 static void
 table_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
+#if TH_THREAD_END_HOOK
+    unhook_thread_end((HandleTable *)self);
+#endif
     PyObject *handles = ((HandleTable *)self)->handles;
     tables_closing++;
     Py_XDECREF(handles);
@@ -157,6 +253,11 @@ thread_handles(int create, PyObject **handles)
     if (tables_closing) {
         return 0;
     }
+#if TH_THREAD_END_HOOK
+    /* Whether thread_table() makes the state dict (PyThreadState_GetDict
+     * makes it on first use). */
+    int made_dict = PyThreadState_Get()->dict == NULL;
+#endif
     if (thread_table(&state, &table) < 0) {
         return -1;
     }
@@ -180,6 +281,9 @@ thread_handles(int create, PyObject **handles)
         return -1;
     }
     *handles = Py_NewRef(((HandleTable *)table)->handles);
+#if TH_THREAD_END_HOOK
+    hook_thread_end((HandleTable *)table, PyThreadState_Get(), made_dict);
+#endif
     Py_DECREF(table);
 #if PY_VERSION_HEX < 0x030C0000
     set_had_table(PyThreadState_Get());
