@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import threadhandle
-from conftest import run_threads
+from conftest import run_python, run_threads
 from threadhandle import (
     ThreadHandle,
     clear_local_handles,
@@ -403,6 +403,46 @@ def test_finalizer_in_a_threading_local_caches_nothing(use):
 
     run_threads(work, count)
     assert wait_until_finalized_and_freed(refs, finalized, count) == 0
+
+
+# Threads still running when the interpreter exits: CPython clears their
+# thread states from the main thread, running their finalizers (and, on
+# 3.11, the thread-end hook) there.
+THREADS_ALIVE_AT_EXIT = """
+import _thread, contextvars, threading, time
+from threadhandle import local_handle
+
+var = contextvars.ContextVar("finalizing")
+
+class AsksOnDel:
+    def __del__(self):
+        local_handle(object())
+
+def lingers():
+    var.set(AsksOnDel())
+    local_handle([])
+    time.sleep(60)
+
+def ends():
+    var.set(AsksOnDel())
+
+for _ in range(3):
+    _thread.start_new_thread(lingers, ())
+    threading.Thread(target=lingers, daemon=True).start()
+for _ in range(3):
+    t = threading.Thread(target=ends)
+    t.start()
+    t.join()
+local_handle({})
+print("exiting")
+"""
+
+
+def test_threads_alive_at_exit_with_tables_exit_cleanly():
+    result = run_python(THREADS_ALIVE_AT_EXIT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "exiting\n"
+    assert "Exception ignored" not in result.stderr, result.stderr
 
 
 def test_a_cleared_table_caches_again_on_a_live_thread():
