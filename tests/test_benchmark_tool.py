@@ -292,3 +292,26 @@ def test_a_floor_proxy_that_does_not_load_gets_a_reason(monkeypatch,
     wrapper, _, unavailable = proxies.build_floor_proxy()
     assert wrapper is None
     assert unavailable.startswith("import failed (ImportError"), unavailable
+
+
+@pytest.mark.parametrize("args, variant", [
+    ([], ""),
+    (["--ops", "1000", "--batches", "3", "--callgrind"], ""),
+    (["--threads", "2"], ""),
+    (["--quick"], "-quick"),
+    (["--quick", "--workloads", "getitem"], "-quick"),
+    (["--workloads", "getitem"], "-partial"),
+    (["--proxies", "own,threadhandle"], "-partial"),
+    (["--threads", "1,2,4"], "-partial"),
+    (["--callgrind", "--batches", "0"], "-partial"),
+])
+def test_only_a_full_run_writes_the_default_files(args, variant):
+    # The default JSON and plot are the README's; a partial run that
+    # replaced them would leave the README showing a subset.
+    main = scaling_module("__main__")
+    assert main.output_variant(main.parse_args(args)) == variant
+    report = scaling_module("report")
+    path = report.output_path(None, ".png", variant)
+    assert path.parent == report.RESULTS_DIR
+    assert path.name == f"scaling-{report.interpreter_tag()}{variant}.png"
+    assert report.output_path("none", ".png", variant) is None

@@ -110,7 +110,10 @@ with 2N operations (the difference cancels start-up), minus the empty loop.
 
 Output: the table on stdout, progress on stderr, all raw medians in JSON and a
 PNG plot (scaling and ns/op per workload and proxy) under benchmarks/results/
-unless --json/--plot say otherwise ("none" skips one).
+unless --json/--plot say otherwise ("none" skips one).  Those default files
+are scaling-<python>.json/.png for a full run (every workload and proxy,
+threads 1,2, timed: the README's plot), with a -quick suffix for --quick and
+-partial for any other run, so that a partial run never replaces them.
 
 Examples:
   python -P benchmarks/scaling --quick
@@ -196,10 +199,12 @@ def parse_args(argv: list | None):
                                  "the keys are listed above)")
     parser.add_argument("--json", metavar="PATH",
                         help="JSON output (default benchmarks/results/"
-                             "scaling-<python>.json; 'none' skips it)")
+                             "scaling-<python>[-quick|-partial].json; "
+                             "'none' skips it)")
     parser.add_argument("--plot", metavar="PATH",
                         help="PNG output (default benchmarks/results/"
-                             "scaling-<python>.png; 'none' skips it)")
+                             "scaling-<python>[-quick|-partial].png; "
+                             "'none' skips it)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: {QUICK_OPS} ops, {QUICK_BATCHES} "
                              f"batches of {QUICK_RUNS} run; default files "
@@ -224,6 +229,18 @@ def parse_args(argv: list | None):
     if 1 not in args.threads:
         args.threads = [1] + args.threads   # ns/op and scaling need it
     return args
+
+
+def output_variant(args: argparse.Namespace) -> str:
+    """The suffix of the default output files.  Only a full run (every
+    workload and proxy, 1 and 2 threads, timed) writes the files the README
+    shows; a --quick or a partial run writes files of its own."""
+    if args.quick:
+        return "-quick"
+    if (args.workloads is not None or args.proxies is not None
+            or args.threads != [1, 2] or args.batches == 0):
+        return "-partial"
+    return ""
 
 
 def select(items: list, wanted: list | None, what: str) -> list:
@@ -296,11 +313,12 @@ def main(argv: list | None = None) -> int:
     report.print_problems(proxies, by_key, callgrind)
     settings["callgrind_ops"] = args.callgrind_ops if args.callgrind else None
 
-    json_path = report.output_path(args.json, ".json", args.quick)
+    variant = output_variant(args)
+    json_path = report.output_path(args.json, ".json", variant)
     if json_path:
         report.write_json(json_path, env, settings, proxies, workloads,
                           by_key, timings, summary, cpu_shares, callgrind)
-    plot_path = report.output_path(args.plot, ".png", args.quick)
+    plot_path = report.output_path(args.plot, ".png", variant)
     if plot_path and summary:
         from scaling.plot import write_plot
         write_plot(plot_path, env, workloads, proxies, by_key, summary,

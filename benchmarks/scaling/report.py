@@ -406,10 +406,10 @@ def write_json(path: Path, env: dict, settings: dict, proxies: list,
     print(f"\nJSON: {path}")
 
 
-def output_path(value: str | None, suffix: str, quick: bool) -> Path | None:
+def output_path(value: str | None, suffix: str, variant: str) -> Path | None:
     """--json/--plot's value as a path; None for 'none'; by default a file
-    in benchmarks/results/ named after the interpreter."""
+    in benchmarks/results/ named after the interpreter and the variant of
+    the run ("" for a full run, "-quick", "-partial")."""
     if value is not None:
         return None if value.lower() == "none" else Path(value)
-    name = f"scaling-{interpreter_tag()}{'-quick' if quick else ''}{suffix}"
-    return RESULTS_DIR / name
+    return RESULTS_DIR / f"scaling-{interpreter_tag()}{variant}{suffix}"
