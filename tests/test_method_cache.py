@@ -100,6 +100,51 @@ def test_many_methods_evict_and_stay_correct():
     assert h.count(4) == 1 and h.pop() == 4
 
 
+LIST_METHODS = ["append", "pop", "count", "index", "copy", "sort",
+                "reverse", "insert", "extend", "remove", "clear"]
+
+
+@pytest.mark.parametrize("first", LIST_METHODS)
+def test_any_two_names_are_cached_together(first):
+    # The cache is found by the names' addresses; with one entry per
+    # address class, two names used in one loop would evict each other at
+    # every use whenever they happened to map to the same entry (11 names,
+    # 8 entries: some pairs always do).  Two ways per set keep any pair.
+    obj = [3, 1, 2]
+    for second in LIST_METHODS:
+        if second == first:
+            continue
+        h = ThreadHandle(obj)
+        for _ in range(2):
+            getattr(h, first)
+            getattr(h, second)
+        assert sorted(_attr_cache_names(h)) == sorted([first, second]), (
+            first, second)
+
+
+def test_a_renewed_entry_is_not_duplicated():
+    # An entry made stale by a change of the class is replaced, in
+    # whichever way of its set it sits, never stored a second time.
+    class Two:
+        __slots__ = ()
+
+        def first(self):
+            return 1
+
+        def second(self):
+            return 2
+
+    h = ThreadHandle(Two())
+    for order in (("first", "second"), ("second", "first")):
+        for name in order:
+            getattr(h, name)
+        Two.extra = order  # a new version tag: both entries are stale
+        for name in order:
+            getattr(h, name)
+        assert sorted(_attr_cache_names(h)) == ["first", "second"]
+    assert (h.first(), h.second()) == (1, 2)
+
+
 def test_names_built_at_run_time_are_served():
     h = ThreadHandle({"a": 1})
     name = "".join(["g", "e", "t"])

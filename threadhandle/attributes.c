@@ -40,10 +40,14 @@
 #include "handle.h"
 #include "compat.h"
 
-/* Direct-mapped by the address of the (interned) name: a hit costs one
- * compare of name, type and version.  Two hot names that map to the same
- * entry evict each other, which is slower but still correct. */
-#define TH_CACHE_SIZE 8
+/* Two-way set-associative by the address of the (interned) name: a hit
+ * costs one or two compares of the name, then one of type and version.
+ * Any two names can be cached together (with one entry per name, two names
+ * that mapped to the same entry would evict each other at every use, by
+ * the luck of where they were allocated); a third name of the same set
+ * evicts the one stored less recently. */
+#define TH_CACHE_SETS 4
+#define TH_CACHE_SIZE (2 * TH_CACHE_SETS)
 
 enum th_entry_kind {
     BOUND_METHOD,
@@ -68,12 +72,27 @@ struct th_attr_cache {
     th_attr_cache_entry entries[TH_CACHE_SIZE];
 };
 
+/* The two entries where `name` may be, the most recently stored first. */
 static inline th_attr_cache_entry *
-cache_entry_for(struct th_attr_cache *cache, PyObject *name)
+cache_set_for(struct th_attr_cache *cache, PyObject *name)
 {
     /* Objects are 16-byte aligned: drop the bits that never vary. */
     uintptr_t bits = (uintptr_t)name >> 4;
-    return &cache->entries[(bits ^ (bits >> 3)) % TH_CACHE_SIZE];
+    return &cache->entries[((bits ^ (bits >> 3)) % TH_CACHE_SETS) * 2];
+}
+
+/* name's entry, or NULL if it has none. */
+static inline th_attr_cache_entry *
+cache_find(struct th_attr_cache *cache, PyObject *name)
+{
+    th_attr_cache_entry *set = cache_set_for(cache, name);
+    if (set[0].name == name) {
+        return &set[0];
+    }
+    if (set[1].name == name) {
+        return &set[1];
+    }
+    return NULL;
 }
 
 /* Whether lookups on obj may be cached: the generic lookup, and no
@@ -137,12 +156,19 @@ cache_store(ThreadHandleObject *h, th_attr_cache_entry fresh)
         }
         cache_publish(h, cache);
     }
-    th_attr_cache_entry *entry = cache_entry_for(cache, fresh.name);
-    th_attr_cache_entry old = *entry;
+    th_attr_cache_entry *set = cache_set_for(cache, fresh.name);
+    /* `fresh` goes first.  What goes is the name's old entry if it was
+     * first, else the second one (the name's old entry, or the one stored
+     * less recently), after the first moves to its place. */
+    th_attr_cache_entry old = set[0];
+    if (set[0].name != fresh.name) {
+        old = set[1];
+        set[1] = set[0];
+    }
     Py_INCREF(fresh.name);
     Py_INCREF(fresh.type);
     Py_XINCREF(fresh.method);
-    *entry = fresh;
+    set[0] = fresh;
     /* Last: dropping the old method may run arbitrary code. */
     Py_XDECREF(old.name);
     Py_XDECREF(old.type);
@@ -278,8 +304,8 @@ th_getattro(PyObject *self, PyObject *name)
     /* Ownership first: only the owner may look at h->attr_cache here. */
     struct th_attr_cache *cache;
     if (th_owned_by_current_thread(self) && (cache = h->attr_cache) != NULL) {
-        th_attr_cache_entry *entry = cache_entry_for(cache, name);
-        if (entry->name == name && entry->type == tp
+        th_attr_cache_entry *entry = cache_find(cache, name);
+        if (entry != NULL && entry->type == tp
             && entry->version == th_type_version(tp))
         {
             if (entry->kind == BOUND_METHOD) {
