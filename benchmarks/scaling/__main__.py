@@ -34,9 +34,13 @@ Workloads (rows; --workloads takes the keys):
 The float operands of m.predict(1.0), f(4.0) and f * 2.0 are made in each
 thread: a float constant is shared by every thread running the code and is
 not immortal, so it would contend whatever the proxy.  m is an instance of a
-user class, Model, with an attribute w = 2.0 and a method predict(x) that
-returns x * 2.0: a method written in Python gets a frame whose self is a new
-reference to the object, through any proxy of a shared object.  "request" is
+user class, Model, with an attribute w (a float of the instance's own,
+float("2.0"): reading it from a shared instance takes a reference to that
+float, which no proxy can avoid) and a method predict(x) that returns x + x:
+a method written in Python gets a frame whose self is a new reference to
+the object, through any proxy of a shared object.  (Model has no float
+constants: a constant is shared by all instances and threads, so even own
+copies would contend on it.)  "request" is
 one request of a small web-style router: pattern.match(path) with a shared
 compiled regular expression, then settings["timeout"] and
 settings.get("retries", 5) on a shared dict.  (Each match object keeps a

@@ -23,13 +23,20 @@ class Record:
 
 class Model:
     """A user class, as a model object would be: an instance attribute
-    (a float) and a method written in Python."""
+    (a float) and a method written in Python.
+
+    No float constants: a constant is one object in the code, shared by
+    every instance and every thread, and not immortal when the module comes
+    from a .pyc, so its reference count would contend even between the
+    threads' own copies.  Each instance has a float of its own, so reading
+    m.w from a shared m contends on that float (any reader must take a
+    reference to it), while own copies share nothing."""
 
     def __init__(self) -> None:
-        self.w = 2.0
+        self.w = float("2.0")
 
     def predict(self, x: float) -> float:
-        return x * 2.0
+        return x + x
 
 
 def make_dict_of_ints() -> dict:
