@@ -363,7 +363,8 @@ def test_every_forwarded_slot_is_installed():
 
 @pytest.mark.parametrize("cls", [object, int, dict, type("Plain", (), {})])
 def test_a_type_without_the_forwarded_slots_fails_the_check(cls):
-    with pytest.raises(RuntimeError, match="lacks entry 0 of th_forward_slots"):
+    with pytest.raises(RuntimeError,
+                       match="lacks entry 0 of th_forward_slots"):
         _check_forward_slots(cls)
 
 

@@ -10,9 +10,8 @@ on shared objects in free-threaded CPython.
 The class is declared here; its slots (attribute access, calls, operators,
 containers, iteration, async, buffer) are C functions in forward.c and
 attributes.c, installed when this module initialises (install.c; handle.h
-maps the C files).  The
-methods below are the special methods CPython looks up on the type rather
-than through attribute access.
+maps the C files).  The methods below are the special methods CPython looks
+up on the type rather than through attribute access.
 """
 cimport cython
 
@@ -224,8 +223,8 @@ def unwrap(x):
     return th_unwrap(x)
 
 
-# --- local_handle() and its handle table: local.c; the policy and the limit are
-# documented in threadhandle/local.py, which re-exports these.
+# --- local_handle() and its handle table: local.c; the policy and the limit
+# are documented in threadhandle/local.py, which re-exports these.
 
 def local_handle(obj, /):
     """The calling thread's ``ThreadHandle`` of ``obj``: made on the first

@@ -27,8 +27,8 @@ internals, only once the thread has cached a handle: see README.md.)
 
 An entry cannot be dropped "when the object dies": while it is cached, the
 handle table itself keeps it alive.  ``local_handle`` is meant for
-long-lived shared objects (tables, models, configuration); for short-lived ones make a
-``ThreadHandle`` directly, or release the entry when done.
+long-lived shared objects (tables, models, configuration); for short-lived
+ones make a ``ThreadHandle`` directly, or release the entry when done.
 """
 from threadhandle._threadhandle import (
     clear_local_handles,
