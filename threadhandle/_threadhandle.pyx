@@ -33,6 +33,9 @@ cdef extern from "internals.h":
     int TH_INLINE_VALUES
     # 1 where local.c hooks the end of thread states (3.11), else 0.
     int TH_THREAD_END_HOOK
+    # 1 where immortal.c makes objects immortal through CPython internals
+    # (3.13t, 3.14t), else 0.
+    int TH_SET_IMMORTAL
 
 cdef extern from "handle.h":
     int th_lookup_init() except -1
@@ -50,6 +53,8 @@ cdef extern from "handle.h":
     int th_release_local_handle(object obj) except -1
     int th_clear_local_handles() except -1
     object th_thread_handles()
+    const int th_can_immortalize
+    int th_immortalize(object op) except -1
     # 0, or a compile error if handle.h and _threadhandle.pxd disagree on
     # the instance layout.
     # (Cython names the struct __pyx_obj_<module path>_<class>.)
@@ -278,6 +283,47 @@ def enable_deferred_refcount(obj, /):
     return th_enable_deferred_refcount(obj) == 1
 
 
+def immortalize(obj, /):
+    """Make ``obj`` immortal: no thread changes its reference count again,
+    and it is never freed.  Returns True if ``obj`` is immortal after the
+    call (made so now, or immortal already); False where this interpreter
+    cannot make objects immortal, and then nothing is done.
+
+    The price is plain: an immortal object lives until the interpreter
+    exits, with everything it refers to; its finalizer never runs and weak
+    references to it never die.  Meant for objects that live for the whole
+    program and that threads share: a weight matrix, a lookup table, a
+    float constant read by every thread.  For those, threads reading it
+    (from Python, or C code such as numpy taking its own references)
+    scale like threads that each own a copy.
+
+    Call it in the thread that made ``obj``, before other threads can
+    reach it.  Refused where the object's header shows that another thread
+    may hold it: ValueError if ``obj`` was made by another thread (or its
+    thread ended), or if other threads hold or dropped references to it.
+    A reference another thread could take later (through a global or a
+    container) cannot be seen: that part is the caller's contract.  A
+    ``str`` is refused with TypeError (CPython keeps immortal strings
+    interned: ``sys.intern(s)`` makes one immortal on free-threaded
+    builds).  Given a ThreadHandle, it makes the handled object immortal.
+
+    Only the object itself: immortalizing a dict, list or instance does
+    not immortalize the values it holds, whose counts threads reading them
+    still change (immortalize those too if they are long-lived shared
+    values).  An immortal container is no longer tracked by the garbage
+    collector, so what it refers to stays alive for good.  Its value,
+    type, hash and attributes do not change; ``sys.getrefcount(obj)``
+    then reads a large constant.
+
+    Free-threaded builds only: CPython 3.15+ (``PyUnstable_SetImmortal``),
+    3.13t and 3.14t (CPython's internal ``_Py_SetImmortal``; False when
+    threadhandle was built with ``THREADHANDLE_NO_INTERNALS=1``).  On
+    builds with a GIL it returns False: threads there take turns, so a
+    shared count costs nothing to gain back.
+    """
+    return th_immortalize(obj) == 1
+
+
 def _thread_handles():
     """The calling thread's handle table, id(obj) -> handle (for tests)."""
     return th_thread_handles()
@@ -299,12 +345,15 @@ cdef int _layout_matches = TH_LAYOUT_MATCHES
 # tests; internals.h says where and why).
 _INLINE_VALUES = bool(TH_INLINE_VALUES)
 _THREAD_END_HOOK = bool(TH_THREAD_END_HOOK)
+_SET_IMMORTAL = bool(TH_SET_IMMORTAL)
+# Whether immortalize() can make objects immortal in this build.
+_CAN_IMMORTALIZE = bool(th_can_immortalize)
 th_lookup_init()
 th_install_slots(<PyTypeObject *>ThreadHandle)
 th_local_init()
 # Called from module globals by every thread, often in loops.
 for _function in (local_handle, release_local_handle, clear_local_handles,
-                  unwrap, enable_deferred_refcount):
+                  unwrap, enable_deferred_refcount, immortalize):
     th_enable_deferred_refcount(_function)
 del _function
 
