@@ -24,6 +24,9 @@ import types
 
 cdef extern from "Python.h":
     ctypedef struct PyTypeObject
+    ctypedef struct PyObject
+    object PyObject_Vectorcall(object callable, PyObject **args, size_t nargsf,
+                               PyObject *kwnames)
 
 cdef extern from "compat.h":
     int th_enable_deferred_refcount(object op)
@@ -203,6 +206,130 @@ cdef class ThreadHandle:
 
     def __reduce_ex__(self, protocol):
         return ThreadHandle.__reduce__(self)
+
+    # --- numpy's function dispatch (NEP 18) looks __array_function__ up on
+    # type(h), so every handle has it.  It passes the call on with the
+    # objects in place of the handles, so numpy answers exactly as for the
+    # objects (a handle of a list stays a list to numpy), and a handle of
+    # an array costs what the array costs instead of numpy converting the
+    # handle to a new array through the buffer protocol.  h.__array_function__
+    # (attribute access) is still the object's own, or AttributeError.
+    # numpy looks up __array__, __array_interface__ and __array_struct__ on
+    # the instance, where a handle answers for its object, and tries the
+    # buffer first: conversions (np.asarray(h), ufunc operands) are in the
+    # README's known differences.
+
+    def __array_function__(self, func, types, args, kwargs):
+        # np.dot(h, x), np.sum(h), np.concatenate([h, ...]): the function
+        # called with the objects in place of the handles: numpy's own
+        # implementation if no argument overrides it (what numpy itself
+        # would call), else the function, which dispatches again.
+        cdef int state = 0
+        cdef PyObject *stack[_MAX_FAST_ARGS]
+        cdef Py_ssize_t i, n = len(args)
+        cdef list keep = None
+        if not kwargs and n <= _MAX_FAST_ARGS:
+            # Positional arguments only (most calls): no tuple to build.
+            for i in range(n):
+                item = args[i]
+                new = _unwrap_nested(item, 1, &state)
+                if new is not item and type(item) is not ThreadHandle:
+                    if keep is None:
+                        keep = []
+                    keep.append(new)  # a rebuilt list or tuple
+                stack[i] = <PyObject *>new
+            if state & _FOUND:
+                return PyObject_Vectorcall(_dispatch_target(func, types, state),
+                                           stack, n, NULL)
+        else:
+            args = _unwrap_nested(args, 0, &state)
+            if kwargs:
+                kwargs = {name: _unwrap_nested(value, 1, &state)
+                          for name, value in kwargs.items()}
+            if state & _FOUND:
+                return _dispatch_target(func, types, state)(*args, **kwargs)
+        # The handle numpy found is somewhere this does not look (another
+        # kind of container): numpy's implementation converts it, unless
+        # another argument overrides the function.
+        if _types_override(types):
+            return NotImplemented
+        return func._implementation(*args, **kwargs)
+
+
+# How many positional arguments __array_function__ passes on without
+# building a tuple, and how deep it looks into nested lists and tuples of
+# its arguments (numpy's own nesting limit is 64 dimensions).
+cdef enum:
+    _MAX_FAST_ARGS = 8
+    _MAX_UNWRAP_DEPTH = 64
+
+# What _unwrap_nested found: a handle, and whether an object that replaced
+# one overrides numpy's functions (__array_function__ of its own).
+cdef enum:
+    _FOUND = 1
+    _OVERRIDES = 2
+
+
+cdef object _unwrap_nested(object value, int depth, int *state):
+    """value with the handles in it replaced by their objects, looking into
+    lists and tuples (rebuilt only if they held a handle); sets the bits of
+    *state."""
+    cdef type kind = type(value)
+    if kind is ThreadHandle:
+        obj = (<ThreadHandle>value).obj
+        state[0] |= _FOUND
+        if not _default_dispatch(type(obj)):
+            state[0] |= _OVERRIDES
+        return obj
+    if (kind is not list and kind is not tuple) or depth >= _MAX_UNWRAP_DEPTH:
+        return value
+    cdef int inner = 0
+    items = [_unwrap_nested(item, depth + 1, &inner) for item in value]
+    state[0] |= inner
+    if not inner & _FOUND:
+        return value
+    return items if kind is list else tuple(items)
+
+
+cdef bint _types_override(object types):
+    """Whether a type numpy found among the arguments, other than
+    ThreadHandle, overrides numpy's functions."""
+    for kind in types:
+        if kind is not ThreadHandle and not _default_dispatch(kind):
+            return True
+    return False
+
+
+cdef object _dispatch_target(object func, object types, int state):
+    """What to call once handles are replaced: numpy's implementation if
+    nobody overrides the function, else the function (numpy dispatches to
+    the override, as without handles)."""
+    if state & _OVERRIDES or _types_override(types):
+        return func
+    return func._implementation
+
+
+# numpy.ndarray and its __array_function__, found at first use (numpy is
+# imported by then: it is the caller).
+cdef object _ndarray = None
+cdef object _ndarray_array_function = None
+
+
+cdef bint _default_dispatch(type kind):
+    """Whether numpy's functions treat objects of this type without an
+    override: no __array_function__, or ndarray's own (which calls the
+    implementation)."""
+    global _ndarray, _ndarray_array_function
+    if kind is _ndarray:
+        return True
+    method = getattr(kind, "__array_function__", None)
+    if method is None:
+        return True
+    if _ndarray is None:
+        import numpy
+        _ndarray = numpy.ndarray
+        _ndarray_array_function = numpy.ndarray.__array_function__
+    return method is _ndarray_array_function
 
 
 class _HandleAlias(types.GenericAlias):
