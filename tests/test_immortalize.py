@@ -30,17 +30,16 @@ def is_immortal(obj):
 
 
 class Plain:
-    """An instance of an ordinary class, with a finalizer that records its
-    run."""
-
-    finalized = None
+    """An instance of an ordinary class; its finalizer appends its id to
+    the list given as `finalized`, if any."""
 
     def __init__(self, **attrs):
         self.__dict__.update(attrs)
 
     def __del__(self):
-        if Plain.finalized is not None:
-            Plain.finalized.append(id(self))
+        finalized = self.__dict__.get("finalized")
+        if finalized is not None:
+            finalized.append(id(self))
 
 
 def fresh_objects():
@@ -95,15 +94,15 @@ def test_where_unavailable_nothing_is_done():
         assert sys.getrefcount(obj) == before + 10
         del refs
     # ... and the object is still freed at its last reference.
-    Plain.finalized = []
-    obj = Plain(x=1)
+    finalized = []
+    obj = Plain(x=1, finalized=finalized)
     ident = id(obj)
     ref = weakref.ref(obj)
     assert immortalize(obj) is False
     del obj
     gc.collect()
     assert ref() is None
-    assert ident in Plain.finalized
+    assert finalized == [ident]
 
 
 @needs_immortal
@@ -123,16 +122,15 @@ def test_refcount_no_longer_moves():
 
 @needs_immortal
 def test_survives_del_and_collection():
-    Plain.finalized = []
-    obj = Plain(x=1.0)
-    ident = id(obj)
+    finalized = []
+    obj = Plain(x=1.0, finalized=finalized)
     ref = weakref.ref(obj)
     assert immortalize(obj)
     del obj
     gc.collect()
     assert ref() is not None
     assert ref().x == 1.0
-    assert ident not in Plain.finalized
+    assert finalized == []
     # A cycle through an immortal object is never collected (CPython
     # untracks it from the GC); the same cycle, mortal, is.
     for make_immortal in (False, True):
