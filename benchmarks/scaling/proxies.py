@@ -238,11 +238,20 @@ def why_not_deferred(obj: object) -> str:
 
 
 def held_values(obj: object) -> list:
-    """The values obj holds directly: an instance's attributes, a dict's
-    values (what the immortal column makes immortal with the object)."""
+    """The values obj holds directly: a dict's values, an instance's
+    attributes (what the immortal column makes immortal with the object).
+
+    An instance's are found with gc.get_referents (its class left out),
+    not obj.__dict__: asking for __dict__ makes CPython build a dict for an
+    instance that kept its attributes inline, and reading them is slower
+    from then on (p.x: 17 ns before, 42 ns after, on 3.14t)."""
     if type(obj) is dict:
         return list(obj.values())
-    return list(getattr(obj, "__dict__", {}).values())
+    if not type(obj).__dictoffset__:
+        return []
+    import gc
+    return [value for value in gc.get_referents(obj)
+            if not isinstance(value, type)]
 
 
 def make_immortal(immortalize: Callable, name: str, obj: object) -> list:
