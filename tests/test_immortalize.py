@@ -226,12 +226,23 @@ def test_refuses_an_object_another_thread_holds():
     thread.start()
     try:
         assert holding.wait(30)
-        with pytest.raises(ValueError, match="another thread holds"):
+        with pytest.raises(ValueError, match="other threads hold"):
             immortalize(obj)
         assert not is_immortal(obj)
     finally:
         release.set()
         thread.join()
+
+
+@needs_immortal
+def test_refuses_an_object_with_deferred_reference_counting():
+    # Its shared count holds a constant (3.14t: enable_deferred_refcount).
+    obj = Plain()
+    if not threadhandle.enable_deferred_refcount(obj):
+        pytest.skip("no deferred reference counting on this interpreter")
+    with pytest.raises(ValueError, match="deferred"):
+        immortalize(obj)
+    assert not is_immortal(obj)
 
 
 @needs_immortal

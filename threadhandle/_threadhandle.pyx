@@ -427,7 +427,9 @@ def immortalize(obj, /):
     Call it in the thread that made ``obj``, before other threads can
     reach it.  Refused where the object's header shows that another thread
     may hold it: ValueError if ``obj`` was made by another thread (or its
-    thread ended), or if other threads hold or dropped references to it.
+    thread ended), or if its reference count is shared: other threads hold
+    or dropped references to it, or its counting is deferred (classes,
+    functions, modules, objects given ``enable_deferred_refcount``).
     A reference another thread could take later (through a global or a
     container) cannot be seen: that part is the caller's contract.  A
     ``str`` is refused with TypeError (CPython keeps immortal strings

@@ -9,7 +9,12 @@
  * reachable by another thread yet.  Checked where the header can tell:
  * the calling thread owns the object (ob_tid) and no other thread holds a
  * reference (ob_ref_shared is zero but for the flag saying weak
- * references may exist, which no thread's count is in).  The header
+ * references may exist, which no thread's count is in).  An object with
+ * deferred reference counting keeps a constant in ob_ref_shared, which
+ * cannot be told from other threads' references through public names: it
+ * is refused too (classes, functions and modules on free-threaded builds
+ * are such objects, and deferred counting already spares them most of the
+ * contention).  The header
  * cannot show another thread that could reach the object without holding
  * a reference yet (through a global or a container): that stays the
  * caller's contract.
@@ -68,9 +73,12 @@ th_immortalize(PyObject *op)
     Py_ssize_t shared = _Py_atomic_load_ssize_relaxed(&op->ob_ref_shared);
     if ((shared & ~(Py_ssize_t)_Py_REF_MAYBE_WEAKREF) != 0) {
         PyErr_Format(PyExc_ValueError,
-                     "immortalize(): another thread holds or has dropped "
-                     "references to this '%.200s' object: call "
-                     "immortalize() before other threads can reach it",
+                     "immortalize(): this '%.200s' object has a shared "
+                     "reference count: other threads hold or have dropped "
+                     "references to it (call immortalize() before other "
+                     "threads can reach it), or its counting is deferred "
+                     "(classes, functions, modules, objects given "
+                     "enable_deferred_refcount)",
                      Py_TYPE(op)->tp_name);
         return -1;
     }
