@@ -184,6 +184,10 @@ def test_known_difference_ufunc_of_a_handle_of_a_list():
     with pytest.raises(TypeError):
         np.add(ThreadHandle([1, 2]), 1)
     assert np.add([1, 2], 1).tolist() == [2, 3]
+    with pytest.raises(TypeError):
+        np.sin(ThreadHandle(0.5))
+    assert type(np.add(ThreadHandle(3.5), 1)) is float
+    assert type(np.add(3.5, 1)) is np.float64
     # A handle of an array converts through its buffer: right values.
     a = np.arange(3.0)
     assert np.array_equal(np.add(ThreadHandle(a), 1), a + 1)
