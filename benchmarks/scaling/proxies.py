@@ -225,7 +225,9 @@ def why_not_deferred(obj: object) -> str:
 
 
 def prepare(workload: Workload, proxy: Proxy, shared: dict) -> tuple:
-    """Prepare the objects a case shares, in the main thread.
+    """Prepare the objects a case shares, in the main thread: in the
+    deferred column, and in every column of a workload with defer_shared,
+    enable_deferred_refcount(obj) for each.
 
     Returns ({name: whether enable_deferred_refcount took effect} for the
     deferred column, notes on the case for its cell's footnote).  An object
@@ -233,7 +235,13 @@ def prepare(workload: Workload, proxy: Proxy, shared: dict) -> tuple:
     it is not changed (that would change the other columns too), and it is
     not a copy in the own copy column.
     """
-    if proxy.binding not in ("deferred", "own"):
+    if proxy.binding == "deferred":
+        enable = proxy.wrapper
+    elif workload.defer_shared and proxy.binding != "own":
+        enable, _, unavailable = load_enable_deferred_refcount(False)
+        if enable is None:
+            return {}, [f"deferred refcount not applied: {unavailable}"]
+    elif proxy.binding != "own":
         return {}, []
     again = workload.make_objects()
     same = [name for name in shared if again[name] is shared[name]]
@@ -248,7 +256,7 @@ def prepare(workload: Workload, proxy: Proxy, shared: dict) -> tuple:
             why = ("it is the same object in every column (the factory "
                    "returns it) and would change them all")
         else:
-            applied[name] = bool(proxy.wrapper(obj))
+            applied[name] = bool(enable(obj))
             why = "" if applied[name] else why_not_deferred(obj)
         if why:
             notes.append(f"deferred refcount not applied to {name}: {why}")
