@@ -116,8 +116,9 @@ Output: the table on stdout, progress on stderr, all raw medians in JSON and a
 PNG plot (scaling and ns/op per workload and proxy) under benchmarks/results/
 unless --json/--plot say otherwise ("none" skips one).  Those default files
 are scaling-<python>.json/.png for a full run (every workload and proxy,
-threads 1,2, timed: the plot docs/benchmark.md shows), with a -quick suffix for --quick and
--partial for any other run, so that a partial run never replaces them.
+threads 1,2, timed: the plot docs/benchmark.md shows), with a -quick suffix
+for --quick and -partial for any other run, so that a partial run never
+replaces them.
 
 Examples:
   python -P benchmarks/scaling --quick
