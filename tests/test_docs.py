@@ -39,7 +39,13 @@ MAX_NOT_RUN = 5
 BLOCK_TIMEOUT = 120  # seconds, per block
 
 NOT_RUN = re.compile(r"^<!--\s*not run:\s*(.*?)\s*-->\s*$")
-FENCE = re.compile(r"^(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")
+# An opening fence (indented inside list items too) and its language.
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([^`\s]*)[^`]*$")
+
+
+def closes(line, marker):
+    stripped = line.strip()
+    return stripped.startswith(marker) and not stripped.strip(marker[0])
 
 
 def markdown_files():
@@ -73,14 +79,15 @@ def code_blocks(path):
         marker, language = match.group(1), match.group(2).lower()
         start = index
         body = []
+        indent = len(lines[index]) - len(lines[index].lstrip())
         index += 1
-        while index < len(lines) and not (
-                lines[index].startswith(marker[0] * len(marker))
-                and not lines[index].strip(marker[0]).strip()):
-            body.append(lines[index])
+        while index < len(lines) and not closes(lines[index], marker):
+            line = lines[index]
+            body.append(line[indent:] if not line[:indent].strip()
+                        else line.lstrip())
             index += 1
         index += 1
-        previous = lines[start - 1] if start > 0 else ""
+        previous = lines[start - 1].strip() if start > 0 else ""
         not_run = NOT_RUN.match(previous)
         blocks.append((start + 1, language, "\n".join(body) + "\n",
                        not_run.group(1) if not_run else None))
@@ -94,10 +101,10 @@ def prose_lines(path):
     for number, line in enumerate(lines, 1):
         match = FENCE.match(line)
         if inside is None and match:
-            inside = match.group(1)[0] * len(match.group(1))
+            inside = match.group(1)
             continue
         if inside is not None:
-            if line.startswith(inside) and not line.strip(inside[0]).strip():
+            if closes(line, inside):
                 inside = None
             continue
         yield number, line
@@ -129,8 +136,8 @@ def test_not_run_marks_are_few_and_say_why():
     marked = []
     for path in markdown_files():
         blocks = {line for line, *_ in code_blocks(path)}
-        for number, line in enumerate(read_lines(path), 1):
-            match = NOT_RUN.match(line)
+        for number, line in prose_lines(path):
+            match = NOT_RUN.match(line.strip())
             if match:
                 where = f"{relative(path)}:{number}"
                 assert number + 1 in blocks, (
