@@ -22,6 +22,7 @@ import pydoc
 import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -123,10 +124,13 @@ def test_python_block_runs(code, not_run, tmp_path):
     compile(code, "<block>", "exec")
     if not_run is not None:
         pytest.skip(f"marked not run: {not_run}")
-    script = tmp_path / "block.py"
-    script.write_text(code, encoding="utf-8")
+    # A file of its own: under pytest-run-parallel threads may share
+    # tmp_path.
+    handle, script = tempfile.mkstemp(suffix=".py", dir=tmp_path)
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(code)
     result = subprocess.run(
-        [sys.executable, "-P", str(script)], cwd=tmp_path,
+        [sys.executable, "-P", script], cwd=tmp_path,
         capture_output=True, text=True, timeout=BLOCK_TIMEOUT)
     assert result.returncode == 0, (
         f"the block failed:\n{code}\n--- stderr:\n{result.stderr}")
