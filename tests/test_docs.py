@@ -9,7 +9,8 @@
   heading of that file (GitHub's anchor rules).
 * docs/reference.md is what scripts/make-reference writes from the
   docstrings now, and every public name has a docstring that help() shows.
-* README.md stays short (the rest belongs in docs/).
+* README.md stays short (the rest belongs in docs/), and its headline
+  figure is the d[5] row of docs/benchmark.md's 3.14t table, same run.
 
 The conventions are described in docs/internals.md ("The documentation and
 its tests").  Run from the repository root against the installed package
@@ -162,6 +163,53 @@ def test_readme_is_short():
     lines = read_lines(os.path.join(ROOT, "README.md"))
     assert len(lines) <= README_MAX_LINES, (
         f"README.md has {len(lines)} lines: move the details into docs/")
+
+
+# --- the headline figure ------------------------------------------------
+
+def table_cells(lines, first_cell):
+    """{column header: cell} of the first table row of `lines` whose first
+    cell is `first_cell`, with its table's header row."""
+    header = None
+    for line in lines:
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [cell.strip().strip("*").strip()
+                 for cell in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif cells[0] == first_cell:
+            return dict(zip(header, cells))
+    raise AssertionError(f"no table row {first_cell!r}")
+
+
+def test_readme_headline_is_the_benchmark_tables_d5_row():
+    """The README's figure is the d[5] row of the 3.14t table in
+    docs/benchmark.md, and names the same run: pasting a new table there
+    without updating the README (or the other way round) fails."""
+    bench = read_lines(os.path.join(DOCS, "benchmark.md"))
+    start = bench.index("## CPython 3.14t")
+    section = bench[start + 1:]
+    section = section[:next((i for i, line in enumerate(section)
+                             if line.startswith("## ")), len(section))]
+    run = re.search(r"CPython (3\.14\.\d+t).*?`make bench` of (\S+ \S+)",
+                    " ".join(section))
+    row = table_cells(section, "`d[5]`")
+    scaling = {column: row[column].split()[-1]
+               for column in ("plain global", "ThreadHandle", "own copy")}
+    readme = read_lines(os.path.join(ROOT, "README.md"))
+    headline = " ".join(readme[:40])
+    assert run.group(1) in headline and run.group(2) in headline, run.groups()
+    figures = {
+        "plain global": table_cells(readme, "shared, in a module global"),
+        "ThreadHandle": table_cells(
+            readme, "shared, with a `ThreadHandle` per thread"),
+        "own copy": table_cells(readme,
+                                "each thread's own copy (nothing shared)"),
+    }
+    for column, cells in figures.items():
+        assert cells["2 threads vs 1"] == scaling[column], column
 
 
 # --- links ---------------------------------------------------------------
