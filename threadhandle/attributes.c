@@ -40,8 +40,8 @@
  * object (self): on free-threaded builds that touches the object's shared
  * count whatever the handle does.  The handle leaves that alone: turning on
  * deferred reference counting would change when the object dies, which is
- * the user's call (enable_deferred_refcount; README: "which tool for which
- * object").
+ * the user's call (enable_deferred_refcount; docs/guide.md: "Which tool
+ * for which object").
  */
 #include "internals.h"  /* first: it may define Py_BUILD_CORE */
 #include "handle.h"
