@@ -1,6 +1,8 @@
 # threadhandle — the two commands:
 #   make bench   the scaling benchmark on a free-threaded CPython (the main job)
 #   make test    everything CI checks (.ci/run calls exactly this)
+# and one for the docs:
+#   make reference   docs/reference.md, written from the docstrings
 #
 # Interpreters: the default one is $(PYTHON) (a GIL build); the free-threaded
 # one comes from scripts/freethreaded-python, which finds or builds it.
@@ -13,7 +15,7 @@ VENV_FT := .venv-ft$(FT_VERSION)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: test test-default test-default-public test-ft test-ft-public test-parallel test-all bench bench-default bench-313t clean
+.PHONY: test test-default test-default-public test-ft test-ft-public test-parallel test-all bench bench-default bench-313t reference clean
 
 test: test-default test-default-public test-ft test-ft-public test-parallel asan tsan
 
@@ -81,6 +83,12 @@ bench-default:
 
 bench-313t:
 	$(MAKE) bench FT_VERSION=3.13
+
+# docs/reference.md from the docstrings of every public name (tests/test_docs.py
+# fails when it differs): run after changing a docstring or an __all__.
+reference:
+	$(call install_into,$(VENV_DEFAULT),$(PYTHON),test)
+	$(VENV_DEFAULT)/bin/python -P scripts/make-reference
 
 clean:
 	rm -rf build dist *.egg-info .venv-* threadhandle/*.so threadhandle/_threadhandle.c

@@ -8,7 +8,7 @@ import sys
 import sysconfig
 import threading
 
-from threadhandle import enable_deferred_refcount, unwrap
+from threadhandle import unwrap
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
@@ -55,13 +55,9 @@ def same_outcome(a, b):
 
 
 def refcount(obj):
-    """sys.getrefcount(obj), comparable before and after a handle uses obj.
-
-    On free-threaded 3.14 a handle that caches a Python method of obj turns
-    on deferred reference counting for it, which adds a large constant to
-    the count; turning it on first puts that constant in every reading.
-    Elsewhere this is sys.getrefcount(obj)."""
-    enable_deferred_refcount(obj)
+    """sys.getrefcount(obj), as read before and after a handle uses obj: a
+    handle never changes it (no deferred reference counting behind the
+    user's back)."""
     return sys.getrefcount(obj)
 
 

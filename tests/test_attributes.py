@@ -291,7 +291,7 @@ def test_a_handle_of_a_class_as_the_class_argument(check, value, cls):
     assert check(value, (type(None), ThreadHandle(cls))) is expected
     if check is isinstance and not isinstance(cls, abc.ABCMeta):
         # (An ABC that checks for methods finds them all on ThreadHandle:
-        # see "Known differences" in the README.)
+        # see "Known differences" in docs/forwarding.md.)
         assert check(ThreadHandle(value), ThreadHandle(cls)) is expected
 
 

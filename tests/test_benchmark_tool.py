@@ -343,8 +343,8 @@ def test_a_floor_proxy_that_does_not_load_gets_a_reason(monkeypatch,
     (["--callgrind", "--batches", "0"], "-partial"),
 ])
 def test_only_a_full_run_writes_the_default_files(args, variant):
-    # The default JSON and plot are the README's; a partial run that
-    # replaced them would leave the README showing a subset.
+    # The default JSON and plot are docs/benchmark.md's; a partial run
+    # that replaced them would leave the docs showing a subset.
     main = scaling_module("__main__")
     assert main.output_variant(main.parse_args(args)) == variant
     report = scaling_module("report")

@@ -1,9 +1,10 @@
-"""The known differences listed in README.md ("Known differences from the
-object itself"), pinned: each test runs the operation on the object, where
+"""The known differences listed in docs/forwarding.md ("Known differences
+from the object itself"), pinned: each test runs the operation on the object, where
 it works, and through a handle, where it does not, and shows that unwrap(h)
-is the workaround.  If one of these starts passing a handle, the README
+is the workaround.  If one of these starts passing a handle, the docs
 must change with it."""
 
+import bisect
 import codecs
 import contextlib
 import dataclasses
@@ -11,6 +12,7 @@ import datetime
 import decimal
 import enum
 import fractions
+import heapq
 import json
 import math
 import os
@@ -108,7 +110,24 @@ REFUSED = {
     "enum by member": (lambda w: Color(w(Color.RED)), ValueError),
     "math.log(huge int)": (lambda w: math.log(w(10**400)), OverflowError),
     "except cls": (lambda w: catch(w(ValueError)), TypeError),
+    # A handle has no sq_item (so that handles of mappings do not pass
+    # PySequence_Check), and these need one.
+    "bisect.bisect": (lambda w: bisect.bisect(w([1, 3]), 2), TypeError),
+    "bisect.insort": (lambda w: bisect.insort(w([1, 3]), 2), TypeError),
+    "heapq.heappush": (lambda w: heapq.heappush(w([1, 3]), 2), TypeError),
+    "Decimal context=": (
+        lambda w: decimal.Decimal("1.25").quantize(
+            decimal.Decimal("0.1"), context=w(decimal.Context(prec=3))),
+        TypeError),
+    "decimal.localcontext": (
+        lambda w: localcontext_plus(w(decimal.Context(prec=3))), TypeError),
+    "format spec": (lambda w: format(12, w(">5")), TypeError),
 }
+
+
+def localcontext_plus(context):
+    with decimal.localcontext(context):
+        return +decimal.Decimal("1.23456")
 
 
 def unwrapped(obj):
@@ -171,3 +190,48 @@ def test_known_difference_open_and_os_path_join_accept_a_handle(tmp_path):
     with open(ThreadHandle(str(path))) as file:
         assert file.read() == "text"
     assert os.path.join(ThreadHandle("/a"), "b") == "/a/b"
+
+
+class Base:
+    def __eq__(self, other):
+        return "Base.__eq__"
+
+    def __add__(self, other):
+        return "Base.__add__"
+
+    def __lt__(self, other):
+        return "Base.__lt__"
+
+    __hash__ = object.__hash__
+
+
+class Derived(Base):
+    def __eq__(self, other):
+        return "Derived.__eq__"
+
+    def __radd__(self, other):
+        return "Derived.__radd__"
+
+    def __gt__(self, other):
+        return "Derived.__gt__"
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize("operation, derived_answers", [
+    (lambda a, b: a == b, "Derived.__eq__"),
+    (lambda a, b: a + b, "Derived.__radd__"),
+    (lambda a, b: a < b, "Derived.__gt__"),
+], ids=["==", "+", "<"])
+def test_known_difference_a_subclass_on_the_right_loses_its_priority(
+        operation, derived_answers):
+    """CPython tries the right operand's reflected method first when its
+    type is a subclass of the left's that overrides it; it decides on
+    type(right), which for a handle is ThreadHandle, before any slot of the
+    handle runs."""
+    base, derived = Base(), Derived()
+    assert operation(base, derived) == derived_answers
+    assert operation(base, ThreadHandle(derived)).startswith("Base.")
+    assert operation(base, unwrapped(derived)) == derived_answers
+    # With the handle on the left the handle's slot runs first: right.
+    assert operation(ThreadHandle(base), derived) == derived_answers

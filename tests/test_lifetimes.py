@@ -8,6 +8,7 @@ import gc
 import math
 import operator
 import sys
+import threading
 import tracemalloc
 import weakref
 
@@ -389,6 +390,76 @@ def test_memory_does_not_grow_over_create_use_drop_cycles():
     assert (
         final - baseline < cycles
     ), f"grew {final - baseline} bytes in {cycles} cycles"
+
+
+# ------------------------------- a handle never changes its object's life
+
+
+class Finalized:
+    """An instance with a __dict__, a Python method, attributes and an
+    operator: everything the attribute cache may cache."""
+
+    def __init__(self, events):
+        self.events = events
+        self.w = 2.0
+
+    def predict(self, x):
+        return x + self.w
+
+    def __add__(self, other):
+        return other
+
+    def __del__(self):
+        self.events.append("finalized")
+
+
+class SlotsFinalized:
+    """The same without a __dict__ (its methods are cached on every build)."""
+
+    __slots__ = ("events", "w", "__weakref__")
+
+    __init__ = Finalized.__init__
+    predict = Finalized.predict
+    __add__ = Finalized.__add__
+    __del__ = Finalized.__del__
+
+
+@pytest.mark.thread_unsafe(reason="gc.disable() is process-wide")
+@pytest.mark.parametrize("cls", [Finalized, SlotsFinalized])
+@pytest.mark.parametrize("cache", ["cached", "uncached"])
+def test_object_used_through_handles_dies_with_its_last_reference(cls, cache):
+    """Issue 15, item 3: handles caching a Python method turned on deferred
+    reference counting, so the object waited for the garbage collector
+    (files stayed open, memory grew).  With the collector off, the object
+    must die, finalizer and weakref callback run, at its last reference;
+    and sys.getrefcount reads as it did before any handle."""
+    events = []
+    obj = cls(events)
+    ref = weakref.ref(obj, lambda _: events.append("weakref callback"))
+    before = refcount(obj)
+    gc.disable()
+    try:
+        for _ in range(3):
+            h = ThreadHandle(obj)
+            if cache == "uncached":
+                # Another thread's handle: never uses the attribute cache.
+                holder = []
+                thread = threading.Thread(
+                    target=lambda: holder.append(ThreadHandle(obj)))
+                thread.start()
+                thread.join()
+                h = holder.pop()
+            assert h.predict(1.0) == h.predict(1.0) == 3.0
+            assert h.w == 2.0
+            assert h + 5 == 5
+            h.w = 2.0
+            del h
+        assert refcount(obj) == before
+        del obj
+        assert ref() is None
+        assert sorted(events) == ["finalized", "weakref callback"]
+    finally:
+        gc.enable()
 
 
 # -------------------------------------------- objects whose methods raise

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import threadhandle
-from conftest import run_python, run_threads
+from conftest import FREE_THREADED, run_python, run_threads
 from threadhandle import (
     ThreadHandle,
     clear_local_handles,
@@ -443,6 +443,72 @@ def test_threads_alive_at_exit_with_tables_exit_cleanly():
     assert result.returncode == 0, result.stderr
     assert result.stdout == "exiting\n"
     assert "Exception ignored" not in result.stderr, result.stderr
+
+
+# Issue 15, item 1: on 3.11 _thread._set_sentinel() (run by `import
+# threading`, and after fork() in a child whose thread was started with
+# _thread) drops whatever the thread state's on_delete_data holds, which
+# was the handle table: a use after free (a crash at exit with
+# PYTHONMALLOC=malloc, a lost or foreign table).  Run everywhere: nothing
+# of this may change on any version.
+TABLE_BEFORE_IMPORT_THREADING = """
+import gc
+from threadhandle import local_handle
+class O:
+    pass
+o = O()
+h = local_handle(o)
+import threading
+assert local_handle(o) is h, "the table was lost"
+assert local_handle(O()) is not h
+gc.collect()
+t = threading.Thread(target=lambda: local_handle(o))
+t.start()
+t.join()
+assert local_handle(o) is h
+print("ok")
+"""
+
+TABLE_IN_A_FORKED_CHILD = """
+import _thread, os, threading, time
+from threadhandle import local_handle
+class O:
+    pass
+o = O()
+status = []
+def run():
+    h = local_handle(o)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ok = local_handle(o) is h and local_handle(O()) is not h
+        except BaseException:
+            os._exit(4)
+        os._exit(0 if ok else 3)
+    status.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+_thread.start_new_thread(run, ())
+deadline = time.monotonic() + 60
+while not status and time.monotonic() < deadline:
+    time.sleep(0.01)
+print(status)
+"""
+
+
+@pytest.mark.parametrize("code, expected", [
+    (TABLE_BEFORE_IMPORT_THREADING, "ok\n"),
+    pytest.param(TABLE_IN_A_FORKED_CHILD, "[0]\n", marks=pytest.mark.skipif(
+        not hasattr(os, "fork"), reason="needs fork()")),
+], ids=["import threading", "fork"])
+def test_the_table_survives_threading_resetting_the_thread_state(code,
+                                                                 expected):
+    # The system allocator, where the build has one to choose (free-threaded
+    # builds have only mimalloc): a use after free crashes instead of
+    # passing.
+    env = dict(os.environ)
+    if not FREE_THREADED:
+        env["PYTHONMALLOC"] = "malloc"
+    result = run_python(code, env=env)
+    assert (result.returncode, result.stdout) == (0, expected), result.stderr
 
 
 def test_a_cleared_table_caches_again_on_a_live_thread():

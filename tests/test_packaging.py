@@ -38,6 +38,11 @@ SDIST_FILES = {
     "threadhandle/lookup.c", "threadhandle/local.c",
     "threadhandle/handle.h", "threadhandle/compat.h",
     "threadhandle/internals.h",
+    # The docs, and what tests/test_docs.py needs to check them there.
+    "docs/guide.md", "docs/forwarding.md", "docs/reference.md",
+    "docs/benchmark.md", "docs/internals.md", "scripts/make-reference",
+    "benchmarks/results/scaling-3.14t.png",
+    "benchmarks/results/scaling-3.13t.png",
 }
 # Files an installed package must hold besides its modules.
 INSTALLED_DATA = {

@@ -7,6 +7,7 @@ import collections
 import contextlib
 import copy
 import dataclasses
+import enum
 import functools
 import math
 import operator
@@ -136,6 +137,25 @@ def test_format_with_specs(obj, spec):
                         outcome(format, obj, spec))
     assert same_outcome(outcome(str.format, "{:" + spec + "}", H(obj)),
                         outcome(str.format, "{:" + spec + "}", obj))
+
+
+class Spec(str):
+    """A format spec of a str subclass (a StrEnum member is one too)."""
+
+
+class SpecEnum(Spec, enum.Enum):
+    WIDE = ">5"
+
+
+@pytest.mark.parametrize("obj", [12, 2.5, "ab", Formatted(), [1]], ids=repr)
+@pytest.mark.parametrize("spec", [Spec(">5"), Spec(""), SpecEnum.WIDE,
+                                  5, None, b">5"], ids=repr)
+def test_format_takes_what_format_takes(obj, spec):
+    """Issue 15, item 4: a str-subclass spec raised TypeError."""
+    assert same_outcome(outcome(format, H(obj), spec),
+                        outcome(format, obj, spec))
+    assert same_outcome(outcome(type(H(obj)).__format__, H(obj), spec),
+                        outcome(format, obj, spec))
 
 
 def test_format_in_f_strings():

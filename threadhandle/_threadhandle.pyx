@@ -15,6 +15,7 @@ up on the type rather than through attribute access.
 """
 cimport cython
 
+import builtins
 import copy
 import copyreg
 import math
@@ -171,8 +172,11 @@ cdef class ThreadHandle:
     def __bytes__(self):
         return bytes(self.obj)
 
-    def __format__(self, str format_spec not None):
-        return format(self.obj, format_spec)
+    def __format__(self, format_spec):
+        # Untyped: format() passes any str, subclasses included.  The
+        # builtin itself (Cython inlines format() with errors of its own),
+        # so that what it refuses is refused with its own TypeError.
+        return _builtin_format(self.obj, format_spec)
 
     def __fspath__(self):
         return os.fspath(self.obj)
@@ -330,6 +334,9 @@ cdef bint _default_dispatch(type kind):
         _ndarray = numpy.ndarray
         _ndarray_array_function = numpy.ndarray.__array_function__
     return method is _ndarray_array_function
+
+
+_builtin_format = builtins.format
 
 
 class _HandleAlias(types.GenericAlias):

@@ -31,10 +31,17 @@
  *     LOAD_ATTR_INSTANCE_VALUE do.
  * Anything else takes the ordinary path, PyObject_GetAttr on the object.
  *
+ * A cached entry holds the bound method it gives, made from the descriptor
+ * found on the type for this object; never whatever the lookup returned,
+ * which an instance attribute shadowing the method at that moment may have
+ * answered.
+ *
  * Calling a Python method makes a frame that holds a new reference to the
- * object (self).  On 3.14t a cached Python method turns on deferred
- * reference counting for the object, so that those frames leave its shared
- * count alone (README: "which tool for which object").
+ * object (self): on free-threaded builds that touches the object's shared
+ * count whatever the handle does.  The handle leaves that alone: turning on
+ * deferred reference counting would change when the object dies, which is
+ * the user's call (enable_deferred_refcount; docs/guide.md: "Which tool
+ * for which object").
  */
 #include "internals.h"  /* first: it may define Py_BUILD_CORE */
 #include "handle.h"
@@ -144,7 +151,7 @@ cache_publish(ThreadHandleObject *h, struct th_attr_cache *cache)
 #endif
 }
 
-/* Store `fresh` (its references are taken) in h's cache. */
+/* Store `fresh` in h's cache (which takes references of its own). */
 static void
 cache_store(ThreadHandleObject *h, th_attr_cache_entry fresh)
 {
@@ -175,8 +182,18 @@ cache_store(ThreadHandleObject *h, th_attr_cache_entry fresh)
     Py_XDECREF(old.method);
 }
 
+/* The bound method that descr (found on tp, obj's type) gives for obj:
+ * what obj.name is while obj has no attribute of that name. */
+static PyObject *
+bind_method(PyObject *descr, PyObject *obj, PyTypeObject *tp)
+{
+    descrgetfunc get = Py_TYPE(descr)->tp_descr_get;
+    return get != NULL ? get(descr, obj, (PyObject *)tp) : Py_NewRef(descr);
+}
+
 /* The entry to remember for obj.name, whose lookup gave `value` while
- * obj's type was `tp` at `version`: 1 if it is worth caching, else 0. */
+ * obj's type was `tp` at `version`: 1 if it is worth caching (the entry
+ * then holds new references), 0 if not, -1 on error. */
 static int
 make_entry(PyObject *obj, PyTypeObject *tp, PyObject *name, PyObject *value,
            th_attr_cache_entry *entry)
@@ -186,7 +203,6 @@ make_entry(PyObject *obj, PyTypeObject *tp, PyObject *name, PyObject *value,
     int cacheable = 0;
     if (descr != NULL && is_plain_method(descr)) {
         entry->kind = BOUND_METHOD;
-        entry->method = value;
         cacheable = 1;
     }
 #if TH_INLINE_VALUES
@@ -210,11 +226,16 @@ make_entry(PyObject *obj, PyTypeObject *tp, PyObject *name, PyObject *value,
             Py_XDECREF(current);
         }
     }
+#else
+    (void)value;
 #endif
-    /* A Python method's frame holds a new reference to the object; with
-     * deferred reference counting it leaves the shared count alone. */
-    if (cacheable && descr != NULL && PyFunction_Check(descr)) {
-        th_enable_deferred_refcount(obj);
+    if (cacheable && entry->kind != INSTANCE_VALUE) {
+        /* Not `value`: an instance attribute that shadowed the method
+         * during the lookup, and has gone since, may have answered it. */
+        entry->method = bind_method(descr, obj, tp);
+        if (entry->method == NULL) {
+            cacheable = -1;
+        }
     }
     Py_XDECREF(descr);
     return cacheable;
@@ -247,12 +268,23 @@ getattr_and_cache(ThreadHandleObject *h, PyObject *name)
         return value;
     }
     th_attr_cache_entry entry;
-    if (make_entry(obj, tp, name, value, &entry)
-        && Py_IS_TYPE(obj, tp) && th_type_version(tp) == version)
+    int cacheable = make_entry(obj, tp, name, value, &entry);
+    if (cacheable < 0) {
+        /* Binding the method again failed: the lookup's answer stands,
+         * uncached. */
+        PyErr_Clear();
+    }
+    else if (cacheable && Py_IS_TYPE(obj, tp)
+             && th_type_version(tp) == version)
     {
         entry.version = version;
         cache_store(h, entry);
+        if (entry.method != NULL) {
+            /* What later lookups give, so that h.get is h.get. */
+            Py_SETREF(value, Py_NewRef(entry.method));
+        }
     }
+    Py_XDECREF(entry.method);
     return value;
 }
 

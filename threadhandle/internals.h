@@ -42,8 +42,11 @@
  * before the thread's context: a finalizer run from the context that asks
  * for a handle would make a new table nobody frees.  local.c hooks
  * on_delete (passing the call on to the previous hook) and frees such a
- * table there.  Off with TH_NO_INTERNALS, as above: 3.11 then frees it only
- * if the thread had a table before (see local.c). */
+ * table there.  It follows the protocol 3.11's _thread module assumes for
+ * that field (_set_sentinel() drops on_delete_data as a strong reference):
+ * on_delete_data is an object of ours that the thread state owns.  Off with
+ * TH_NO_INTERNALS, as above: 3.11 then frees it only if the thread had a
+ * table before (see local.c). */
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 \
     && !defined(TH_NO_INTERNALS)
 #  define TH_THREAD_END_HOOK 1

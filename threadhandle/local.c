@@ -26,15 +26,6 @@ static PyObject *policy_module_name;
 typedef struct {
     PyObject_HEAD
     PyObject *handles;  /* id(obj) -> handle, or NULL once taken */
-#if TH_THREAD_END_HOOK
-    /* The thread state whose on_delete calls table_at_thread_end(self),
-     * the hook it replaced, and whether the state dict was made for this
-     * table (see internals.h). */
-    PyThreadState *hooked;
-    void (*next_on_delete)(void *);
-    void *next_on_delete_data;
-    int made_state_dict;
-#endif
 } HandleTable;
 
 static PyTypeObject *table_type;
@@ -86,84 +77,106 @@ thread_ending(PyThreadState *tstate)
 }
 
 #if TH_THREAD_END_HOOK
-static void table_at_thread_end(void *data);
+/* The thread-end hook (3.11; see internals.h): a thread state's on_delete,
+ * called at the very end of PyThreadState_Clear(), frees a table that was
+ * made after the state dict was cleared (by a finalizer run from the
+ * teardown), which nothing else would free.
+ *
+ * 3.11's _thread module believes on_delete_data is a strong reference it
+ * may drop: _thread._set_sentinel() (run by `import threading` and in a
+ * child after fork()) decrefs whatever is there and installs its own hook.
+ * So on_delete_data is a small object of ours that the thread state owns,
+ * and that owns the hook it replaced (_thread's weak reference or nothing):
+ * if _set_sentinel() drops it, it drops that in turn, as _set_sentinel()
+ * would have; the tables are not touched either way. */
+typedef struct {
+    PyObject_HEAD
+    PyThreadState *tstate;
+    void (*next)(void *);
+    void *next_data;  /* a strong reference, or NULL */
+} ThreadEndHook;
 
-/* Give the thread state its previous on_delete back, if it still has ours
- * (threading's _set_sentinel() may have replaced it since). */
+static PyTypeObject *hook_type;
+
 static void
-unhook_thread_end(HandleTable *table)
+hook_dealloc(PyObject *self)
 {
-    PyThreadState *tstate = table->hooked;
-    if (tstate == NULL) {
-        return;
-    }
-    table->hooked = NULL;
-    if (tstate->on_delete == table_at_thread_end
-        && tstate->on_delete_data == table)
-    {
-        tstate->on_delete = table->next_on_delete;
-        tstate->on_delete_data = table->next_on_delete_data;
-    }
+    PyTypeObject *tp = Py_TYPE(self);
+    /* Not called: dropped by _set_sentinel(), which replaced the whole
+     * chain; what we held of it goes too. */
+    Py_XDECREF((PyObject *)((ThreadEndHook *)self)->next_data);
+    tp->tp_free(self);
+    Py_DECREF(tp);
 }
 
-/* Have the end of PyThreadState_Clear(tstate) free `table`, which is in
- * tstate's state dict: a no-op when the thread ends normally (clearing the
- * state dict freed the table first, which unhooks it), the only way the
- * table is freed when it was made after that (by a finalizer). */
-static void
-hook_thread_end(HandleTable *table, PyThreadState *tstate, int made_dict)
-{
-    if (tstate->on_delete == table_at_thread_end) {
-        /* An earlier table still hooked (someone holds it): take over. */
-        HandleTable *earlier = tstate->on_delete_data;
-        table->next_on_delete = earlier->next_on_delete;
-        table->next_on_delete_data = earlier->next_on_delete_data;
-        earlier->hooked = NULL;
-    }
-    else {
-        table->next_on_delete = tstate->on_delete;
-        table->next_on_delete_data = tstate->on_delete_data;
-    }
-    table->hooked = tstate;
-    table->made_state_dict = made_dict;
-    tstate->on_delete = table_at_thread_end;
-    tstate->on_delete_data = table;
-}
+static PyType_Slot hook_slots[] = {
+    {Py_tp_dealloc, hook_dealloc},
+    {0, NULL},
+};
 
-/* The thread state's on_delete: the table outlived the clearing of the
- * state dict, so it sits in a dict made after it, which nothing will
- * clear.  Drop it (the whole dict if it was made for the table), then
- * call the hook we replaced. */
+static PyType_Spec hook_spec = {
+    .name = "threadhandle._ThreadEndHook",
+    .basicsize = sizeof(ThreadEndHook),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = hook_slots,
+};
+
+/* tstate's on_delete, once per thread state.  The state dict was cleared
+ * at the start of PyThreadState_Clear(): one that exists now was made
+ * after that, and nothing clears it.  Take our table out of it (freeing
+ * the dict too if that leaves it empty), then call the hook we replaced. */
 static void
-table_at_thread_end(void *data)
+at_thread_end(void *data)
 {
-    HandleTable *table = data;
-    PyThreadState *tstate = table->hooked;
-    void (*next)(void *) = table->next_on_delete;
-    void *next_data = table->next_on_delete_data;
-    int made_dict = table->made_state_dict;
-    unhook_thread_end(table);
+    ThreadEndHook *hook = data;
+    PyThreadState *tstate = hook->tstate;
+    void (*next)(void *) = hook->next;
+    void *next_data = hook->next_data;
+    hook->next = NULL;
+    hook->next_data = NULL;
 
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-    PyObject *state = tstate->dict, *entry = NULL;
-    if (state != NULL && PyDict_GetItemRef(state, state_key, &entry) > 0
-        && entry == (PyObject *)table)
-    {
-        if (made_dict) {
-            /* Nothing else clears it: freeing it is the teardown's job. */
-            Py_CLEAR(tstate->dict);
+    PyObject *state = tstate->dict;
+    if (state != NULL) {
+        Py_INCREF(state);
+        int found = PyDict_Contains(state, state_key);
+        if (found > 0 && PyDict_DelItem(state, state_key) < 0) {
+            found = -1;
         }
-        else if (PyDict_DelItem(state, state_key) < 0) {
+        if (found < 0) {
             PyErr_WriteUnraisable(NULL);
         }
+        if (tstate->dict == state && PyDict_GET_SIZE(state) == 0) {
+            Py_CLEAR(tstate->dict);
+        }
+        Py_DECREF(state);  /* may free the table and its entries */
     }
-    Py_XDECREF(entry);  /* may free the table */
-    PyErr_Clear();
     PyErr_Restore(exc_type, exc_value, exc_tb);
+    Py_DECREF(hook);  /* the thread state's reference */
     if (next != NULL) {
         next(next_data);
     }
+}
+
+/* Make sure tstate's teardown ends with at_thread_end(): a table is being
+ * put in its state dict.  0, or -1 with an exception. */
+static int
+hook_thread_end(PyThreadState *tstate)
+{
+    if (tstate->on_delete == at_thread_end) {
+        return 0;
+    }
+    ThreadEndHook *hook = PyObject_New(ThreadEndHook, hook_type);
+    if (hook == NULL) {
+        return -1;
+    }
+    hook->tstate = tstate;
+    hook->next = tstate->on_delete;
+    hook->next_data = tstate->on_delete_data;
+    tstate->on_delete = at_thread_end;
+    tstate->on_delete_data = hook;
+    return 0;
 }
 #endif
 
@@ -171,9 +184,6 @@ static void
 table_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-#if TH_THREAD_END_HOOK
-    unhook_thread_end((HandleTable *)self);
-#endif
     PyObject *handles = ((HandleTable *)self)->handles;
     tables_closing++;
     Py_XDECREF(handles);
@@ -200,6 +210,12 @@ th_local_init(void)
     state_key = PyUnicode_InternFromString("threadhandle.local_handles");
     policy_module_name = PyUnicode_InternFromString("threadhandle.local");
     table_type = (PyTypeObject *)PyType_FromSpec(&table_spec);
+#if TH_THREAD_END_HOOK
+    hook_type = (PyTypeObject *)PyType_FromSpec(&hook_spec);
+    if (hook_type == NULL) {
+        return -1;
+    }
+#endif
     return (state_key && policy_module_name && table_type) ? 0 : -1;
 }
 
@@ -253,11 +269,6 @@ thread_handles(int create, PyObject **handles)
     if (tables_closing) {
         return 0;
     }
-#if TH_THREAD_END_HOOK
-    /* Whether thread_table() makes the state dict (PyThreadState_GetDict
-     * makes it on first use). */
-    int made_dict = PyThreadState_Get()->dict == NULL;
-#endif
     if (thread_table(&state, &table) < 0) {
         return -1;
     }
@@ -275,15 +286,15 @@ thread_handles(int create, PyObject **handles)
     }
     ((HandleTable *)table)->handles = PyDict_New();
     if (((HandleTable *)table)->handles == NULL
+#if TH_THREAD_END_HOOK
+        || hook_thread_end(PyThreadState_Get()) < 0
+#endif
         || PyDict_SetItem(state, state_key, table) < 0)
     {
         Py_DECREF(table);
         return -1;
     }
     *handles = Py_NewRef(((HandleTable *)table)->handles);
-#if TH_THREAD_END_HOOK
-    hook_thread_end((HandleTable *)table, PyThreadState_Get(), made_dict);
-#endif
     Py_DECREF(table);
 #if PY_VERSION_HEX < 0x030C0000
     set_had_table(PyThreadState_Get());

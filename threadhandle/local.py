@@ -23,7 +23,7 @@ entry costs more the more entries were dropped since the dict last
 resized.  A handle asked for while a thread ends (by the finalizer of an
 entry, or of an object in the thread's context or a ``threading.local``) or
 during interpreter shutdown is not cached.  (On 3.11 built without
-internals, only once the thread has cached a handle: see README.md.)
+internals, only once the thread has cached a handle: see docs/guide.md.)
 
 An entry cannot be dropped "when the object dies": while it is cached, the
 handle table itself keeps it alive.  ``local_handle`` is meant for

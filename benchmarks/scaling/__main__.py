@@ -124,8 +124,9 @@ Output: the table on stdout, progress on stderr, all raw medians in JSON and a
 PNG plot (scaling and ns/op per workload and proxy) under benchmarks/results/
 unless --json/--plot say otherwise ("none" skips one).  Those default files
 are scaling-<python>.json/.png for a full run (every workload and proxy,
-threads 1,2, timed: the README's plot), with a -quick suffix for --quick and
--partial for any other run, so that a partial run never replaces them.
+threads 1,2, timed: the plot docs/benchmark.md shows), with a -quick suffix
+for --quick and -partial for any other run, so that a partial run never
+replaces them.
 
 Examples:
   python -P benchmarks/scaling --quick
@@ -246,8 +247,8 @@ def parse_args(argv: list | None):
 
 def output_variant(args: argparse.Namespace) -> str:
     """The suffix of the default output files.  Only a full run (every
-    workload and proxy, 1 and 2 threads, timed) writes the files the README
-    shows; a --quick or a partial run writes files of its own."""
+    workload and proxy, 1 and 2 threads, timed) writes the files
+    docs/benchmark.md shows; a --quick or a partial run writes files of its own."""
     if args.quick:
         return "-quick"
     if (args.workloads is not None or args.proxies is not None

@@ -273,7 +273,10 @@ def make_immortal(immortalize: Callable, name: str, obj: object) -> list:
 
 
 def prepare(workload: Workload, proxy: Proxy, shared: dict) -> tuple:
-    """Prepare the objects a case shares, in the main thread.
+    """Prepare the objects a case shares, in the main thread: in the
+    deferred column, and in every column of a workload with defer_shared
+    but the immortal one, enable_deferred_refcount(obj) for each; in the
+    immortal column, immortalize(obj) for each and for the values it holds.
 
     Returns ({name: whether enable_deferred_refcount took effect} for the
     deferred column, notes on the case for its cell's footnote).  An object
@@ -281,7 +284,16 @@ def prepare(workload: Workload, proxy: Proxy, shared: dict) -> tuple:
     it is not changed (that would change the other columns too), and it is
     not a copy in the own copy column.
     """
-    if proxy.binding not in ("deferred", "immortal", "own"):
+    enable = None
+    if proxy.binding == "deferred":
+        enable = proxy.wrapper
+    elif proxy.binding == "immortal":
+        pass
+    elif workload.defer_shared and proxy.binding != "own":
+        enable, _, unavailable = load_enable_deferred_refcount(False)
+        if enable is None:
+            return {}, [f"deferred refcount not applied: {unavailable}"]
+    elif proxy.binding != "own":
         return {}, []
     again = workload.make_objects()
     same = [name for name in shared if again[name] is shared[name]]
@@ -295,15 +307,14 @@ def prepare(workload: Workload, proxy: Proxy, shared: dict) -> tuple:
             applied[name] = False
             why = ("it is the same object in every column (the factory "
                    "returns it) and would change them all")
-        elif proxy.binding == "immortal":
+        elif enable is None:
             notes += make_immortal(proxy.wrapper, name, obj)
             continue
         else:
-            applied[name] = bool(proxy.wrapper(obj))
+            applied[name] = bool(enable(obj))
             why = "" if applied[name] else why_not_deferred(obj)
         if why:
-            what = ("deferred refcount" if proxy.binding == "deferred"
-                    else "immortality")
+            what = "deferred refcount" if enable else "immortality"
             notes.append(f"{what} not applied to {name}: {why}")
-    # Only the deferred column records what its function returned.
-    return (applied if proxy.binding == "deferred" else {}), notes
+    # Only deferred reference counting records what its function returned.
+    return (applied if enable else {}), notes

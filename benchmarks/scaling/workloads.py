@@ -125,6 +125,10 @@ class Workload:
     # Proxy keys this workload runs with; None: all of them.
     proxies: tuple | None = None
     needs_local_handle: bool = False
+    # The user called threadhandle.enable_deferred_refcount() on the shared
+    # objects before the threads start, in every column (not on the own
+    # copies, which nothing shares): what a handle costs then.
+    defer_shared: bool = False
     # A workload whose statement is itself a way of reaching the object
     # (local_handle): its ratios compare each of its cells with this
     # workload's cell in the same column instead of with ThreadHandle's.
@@ -159,6 +163,15 @@ def all_workloads(local_handle: Callable | None) -> list[Workload]:
                  "m.predict(1.0): a method written in Python",
                  "m.predict(x)", lambda: {"m": Model()},
                  thread_setup='x = float("1.0")'),
+        # The same, after the user's enable_deferred_refcount(m): a Python
+        # method's frame holds `self`, a reference no proxy avoids; a handle
+        # leaves turning it on to the user (it changes when m dies).
+        Workload("method_deferred", "m.predict(1.0), m deferred",
+                 "m.predict(1.0) after enable_deferred_refcount(m)",
+                 "m.predict(x)", lambda: {"m": Model()},
+                 thread_setup='x = float("1.0")', defer_shared=True,
+                 proxies=("global", "own", "local", "threadhandle",
+                          "cereggii", "ft_utils", "floor")),
         Workload("call", "f(4.0) math.sqrt",
                  "f(4.0), f = math.sqrt: a call of a C function",
                  "f(arg)", lambda: {"f": math.sqrt},
