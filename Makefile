@@ -39,7 +39,7 @@ test-default:
 # local.c), so that the public-API path stays tested where they are on.
 test-default-public:
 	$(call install_into,$(VENV_DEFAULT)-public,$(PYTHON),test,THREADHANDLE_NO_INTERNALS=1)
-	$(VENV_DEFAULT)-public/bin/python -P -c 'import sys, threadhandle._threadhandle as m; sys.exit(m._INLINE_VALUES or m._THREAD_END_HOOK)'
+	$(VENV_DEFAULT)-public/bin/python -P -c 'import sys, threadhandle._threadhandle as m; sys.exit(m._INLINE_VALUES or m._THREAD_END_HOOK or m._SET_IMMORTAL)'
 	$(VENV_DEFAULT)-public/bin/python -P -m pytest $(PYTEST_ARGS)
 
 test-ft:
@@ -51,7 +51,7 @@ test-ft:
 # version uses, kept tested where the fast paths are on by default.
 test-ft-public:
 	$(call install_into,$(VENV_FT)-public,$(FT_PYTHON),test,THREADHANDLE_NO_INTERNALS=1)
-	$(VENV_FT)-public/bin/python -P -c 'import sys, threadhandle._threadhandle as m; sys.exit(m._INLINE_VALUES or m._THREAD_END_HOOK)'
+	$(VENV_FT)-public/bin/python -P -c 'import sys, threadhandle._threadhandle as m; sys.exit(m._INLINE_VALUES or m._THREAD_END_HOOK or m._SET_IMMORTAL)'
 	$(VENV_FT)-public/bin/python -P -m pytest $(PYTEST_ARGS)
 
 # The functional suite with every test run by 4 threads at once

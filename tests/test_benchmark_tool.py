@@ -82,7 +82,9 @@ def test_quick_run_reports_every_workload_with_every_proxy(tmp_path):
     workloads = scaling_module("workloads")
     proxies = scaling_module("proxies")
     stdout, data = run_quick(tmp_path)
-    registered = workloads.all_workloads(None)
+    # (Rows whose module is not installed are left out: tested below.)
+    registered = [w for w in workloads.all_workloads(None)
+                  if not workloads.missing_requirement(w)]
     assert set(data["workloads"]) == ({w.key for w in registered}
                                       | {workloads.EMPTY_LOOP.key})
     assert list(data["proxies"]) == [p.key for p in proxies.PROXIES]
@@ -230,6 +232,41 @@ def test_deferred_column_records_what_enable_deferred_refcount_did(tmp_path):
     assert cells["f * 2.0"][1].endswith(" *")
     assert "* global, deferred / f * 2.0: deferred refcount not applied" in (
         stdout)
+
+
+def test_immortal_column_notes_what_was_not_made_immortal(tmp_path):
+    # A stand-in that refuses floats and makes anything else immortal.
+    env = env_with_sitecustomize(tmp_path, """\
+        import threadhandle
+        def immortalize(obj, /):
+            if type(obj) is float:
+                raise ValueError("refused")
+            return True
+        threadhandle.immortalize = immortalize
+        """)
+    stdout, data = run_quick(tmp_path, "--workloads",
+                             "getitem,number,call,model_attr",
+                             "--proxies", "global,immortal", env=env)
+    notes = data["notes"]
+    assert "getitem/immortal" not in notes
+    assert notes["number/immortal"] == ["f not made immortal: refused"]
+    # The instance is made immortal, its float attribute is refused.
+    assert notes["model_attr/immortal"] == [
+        "a value of m not made immortal: refused"]
+    assert "same object in every column" in notes["call/immortal"][0]
+    assert "* global, immortal / f * 2.0: f not made immortal" in stdout
+
+
+def test_rows_without_their_module_are_left_out_with_a_note(tmp_path):
+    env = env_with_sitecustomize(tmp_path, """\
+        import sys
+        sys.modules["numpy"] = None  # import numpy raises ImportError
+        """)
+    stdout, data = run_quick(tmp_path, "--workloads", "number,np_dot,np_sum",
+                             "--proxies", "own", env=env)
+    assert "left out: np.dot(w, x) (numpy is not installed)" in stdout
+    assert "left out: a.sum() (numpy is not installed)" in stdout
+    assert set(data["workloads"]) == {"empty", "number"}
 
 
 def test_deferred_column_without_the_function_is_not_available(tmp_path):

@@ -5,6 +5,7 @@ made on first use."""
 from threadhandle._threadhandle import (
     ThreadHandle,
     enable_deferred_refcount,
+    immortalize,
     unwrap,
 )
 from threadhandle.local import (
@@ -21,5 +22,6 @@ __all__ = [
     "release_local_handle",
     "clear_local_handles",
     "enable_deferred_refcount",
+    "immortalize",
     "__version__",
 ]

@@ -3,6 +3,7 @@ from threadhandle._threadhandle import unwrap as unwrap
 from threadhandle._threadhandle import (
     enable_deferred_refcount as enable_deferred_refcount,
 )
+from threadhandle._threadhandle import immortalize as immortalize
 from threadhandle.local import clear_local_handles as clear_local_handles
 from threadhandle.local import local_handle as local_handle
 from threadhandle.local import release_local_handle as release_local_handle
@@ -15,5 +16,6 @@ __all__ = [
     "release_local_handle",
     "clear_local_handles",
     "enable_deferred_refcount",
+    "immortalize",
     "__version__",
 ]

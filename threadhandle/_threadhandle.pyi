@@ -24,8 +24,17 @@ def enable_deferred_refcount(obj: object, /) -> bool:
     GC-tracked objects); True if this call turned it on.  The object is then
     freed by the cyclic garbage collector, not at its last reference."""
 
+def immortalize(obj: object, /) -> bool:
+    """Make ``obj`` immortal (free-threaded builds): its reference count is
+    never changed again and it is never freed.  True if it is immortal
+    after the call; False where this interpreter cannot do it.  Call it in
+    the thread that made ``obj``, before other threads can reach it
+    (ValueError otherwise; TypeError for a str)."""
+
 _INLINE_VALUES: bool
 _THREAD_END_HOOK: bool
+_SET_IMMORTAL: bool
+_CAN_IMMORTALIZE: bool
 
 def _thread_handles() -> dict[int, Any]: ...
 def _attr_cache_names(h: object, /) -> list[str]: ...

@@ -25,6 +25,9 @@ import types
 
 cdef extern from "Python.h":
     ctypedef struct PyTypeObject
+    ctypedef struct PyObject
+    object PyObject_Vectorcall(object callable, PyObject **args, size_t nargsf,
+                               PyObject *kwnames)
 
 cdef extern from "compat.h":
     int th_enable_deferred_refcount(object op)
@@ -34,6 +37,9 @@ cdef extern from "internals.h":
     int TH_INLINE_VALUES
     # 1 where local.c hooks the end of thread states (3.11), else 0.
     int TH_THREAD_END_HOOK
+    # 1 where immortal.c makes objects immortal through CPython internals
+    # (3.13t, 3.14t), else 0.
+    int TH_SET_IMMORTAL
 
 cdef extern from "handle.h":
     int th_lookup_init() except -1
@@ -51,6 +57,8 @@ cdef extern from "handle.h":
     int th_release_local_handle(object obj) except -1
     int th_clear_local_handles() except -1
     object th_thread_handles()
+    const int th_can_immortalize
+    int th_immortalize(object op) except -1
     # 0, or a compile error if handle.h and _threadhandle.pxd disagree on
     # the instance layout.
     # (Cython names the struct __pyx_obj_<module path>_<class>.)
@@ -203,6 +211,130 @@ cdef class ThreadHandle:
     def __reduce_ex__(self, protocol):
         return ThreadHandle.__reduce__(self)
 
+    # --- numpy's function dispatch (NEP 18) looks __array_function__ up on
+    # type(h), so every handle has it.  It passes the call on with the
+    # objects in place of the handles, so numpy answers exactly as for the
+    # objects (a handle of a list stays a list to numpy), and a handle of
+    # an array costs what the array costs instead of numpy converting the
+    # handle to a new array through the buffer protocol.  h.__array_function__
+    # (attribute access) is still the object's own, or AttributeError.
+    # numpy looks up __array__, __array_interface__ and __array_struct__ on
+    # the instance, where a handle answers for its object, and tries the
+    # buffer first: conversions (np.asarray(h), ufunc operands) are in the
+    # README's known differences.
+
+    def __array_function__(self, func, types, args, kwargs):
+        # np.dot(h, x), np.sum(h), np.concatenate([h, ...]): the function
+        # called with the objects in place of the handles: numpy's own
+        # implementation if no argument overrides it (what numpy itself
+        # would call), else the function, which dispatches again.
+        cdef int state = 0
+        cdef PyObject *stack[_MAX_FAST_ARGS]
+        cdef Py_ssize_t i, n = len(args)
+        cdef list keep = None
+        if not kwargs and n <= _MAX_FAST_ARGS:
+            # Positional arguments only (most calls): no tuple to build.
+            for i in range(n):
+                item = args[i]
+                new = _unwrap_nested(item, 1, &state)
+                if new is not item and type(item) is not ThreadHandle:
+                    if keep is None:
+                        keep = []
+                    keep.append(new)  # a rebuilt list or tuple
+                stack[i] = <PyObject *>new
+            if state & _FOUND:
+                return PyObject_Vectorcall(_dispatch_target(func, types, state),
+                                           stack, n, NULL)
+        else:
+            args = _unwrap_nested(args, 0, &state)
+            if kwargs:
+                kwargs = {name: _unwrap_nested(value, 1, &state)
+                          for name, value in kwargs.items()}
+            if state & _FOUND:
+                return _dispatch_target(func, types, state)(*args, **kwargs)
+        # The handle numpy found is somewhere this does not look (another
+        # kind of container): numpy's implementation converts it, unless
+        # another argument overrides the function.
+        if _types_override(types):
+            return NotImplemented
+        return func._implementation(*args, **kwargs)
+
+
+# How many positional arguments __array_function__ passes on without
+# building a tuple, and how deep it looks into nested lists and tuples of
+# its arguments (numpy's own nesting limit is 64 dimensions).
+cdef enum:
+    _MAX_FAST_ARGS = 8
+    _MAX_UNWRAP_DEPTH = 64
+
+# What _unwrap_nested found: a handle, and whether an object that replaced
+# one overrides numpy's functions (__array_function__ of its own).
+cdef enum:
+    _FOUND = 1
+    _OVERRIDES = 2
+
+
+cdef object _unwrap_nested(object value, int depth, int *state):
+    """value with the handles in it replaced by their objects, looking into
+    lists and tuples (rebuilt only if they held a handle); sets the bits of
+    *state."""
+    cdef type kind = type(value)
+    if kind is ThreadHandle:
+        obj = (<ThreadHandle>value).obj
+        state[0] |= _FOUND
+        if not _default_dispatch(type(obj)):
+            state[0] |= _OVERRIDES
+        return obj
+    if (kind is not list and kind is not tuple) or depth >= _MAX_UNWRAP_DEPTH:
+        return value
+    cdef int inner = 0
+    items = [_unwrap_nested(item, depth + 1, &inner) for item in value]
+    state[0] |= inner
+    if not inner & _FOUND:
+        return value
+    return items if kind is list else tuple(items)
+
+
+cdef bint _types_override(object types):
+    """Whether a type numpy found among the arguments, other than
+    ThreadHandle, overrides numpy's functions."""
+    for kind in types:
+        if kind is not ThreadHandle and not _default_dispatch(kind):
+            return True
+    return False
+
+
+cdef object _dispatch_target(object func, object types, int state):
+    """What to call once handles are replaced: numpy's implementation if
+    nobody overrides the function, else the function (numpy dispatches to
+    the override, as without handles)."""
+    if state & _OVERRIDES or _types_override(types):
+        return func
+    return func._implementation
+
+
+# numpy.ndarray and its __array_function__, found at first use (numpy is
+# imported by then: it is the caller).
+cdef object _ndarray = None
+cdef object _ndarray_array_function = None
+
+
+cdef bint _default_dispatch(type kind):
+    """Whether numpy's functions treat objects of this type without an
+    override: no __array_function__, or ndarray's own (which calls the
+    implementation)."""
+    global _ndarray, _ndarray_array_function
+    if kind is _ndarray:
+        return True
+    method = getattr(kind, "__array_function__", None)
+    if method is None:
+        return True
+    if _ndarray is None:
+        import numpy
+        _ndarray = numpy.ndarray
+        _ndarray_array_function = numpy.ndarray.__array_function__
+    return method is _ndarray_array_function
+
 
 _builtin_format = builtins.format
 
@@ -285,6 +417,49 @@ def enable_deferred_refcount(obj, /):
     return th_enable_deferred_refcount(obj) == 1
 
 
+def immortalize(obj, /):
+    """Make ``obj`` immortal: no thread changes its reference count again,
+    and it is never freed.  Returns True if ``obj`` is immortal after the
+    call (made so now, or immortal already); False where this interpreter
+    cannot make objects immortal, and then nothing is done.
+
+    The price is plain: an immortal object lives until the interpreter
+    exits, with everything it refers to; its finalizer never runs and weak
+    references to it never die.  Meant for objects that live for the whole
+    program and that threads share: a weight matrix, a lookup table, a
+    float constant read by every thread.  For those, threads reading it
+    (from Python, or C code such as numpy taking its own references)
+    scale like threads that each own a copy.
+
+    Call it in the thread that made ``obj``, before other threads can
+    reach it.  Refused where the object's header shows that another thread
+    may hold it: ValueError if ``obj`` was made by another thread (or its
+    thread ended), or if its reference count is shared: other threads hold
+    or dropped references to it, or its counting is deferred (classes,
+    functions, modules, objects given ``enable_deferred_refcount``).
+    A reference another thread could take later (through a global or a
+    container) cannot be seen: that part is the caller's contract.  A
+    ``str`` is refused with TypeError (CPython keeps immortal strings
+    interned: ``sys.intern(s)`` makes one immortal on free-threaded
+    builds).  Given a ThreadHandle, it makes the handled object immortal.
+
+    Only the object itself: immortalizing a dict, list or instance does
+    not immortalize the values it holds, whose counts threads reading them
+    still change (immortalize those too if they are long-lived shared
+    values).  An immortal container is no longer tracked by the garbage
+    collector, so what it refers to stays alive for good.  Its value,
+    type, hash and attributes do not change; ``sys.getrefcount(obj)``
+    then reads a large constant.
+
+    Free-threaded builds only: CPython 3.15+ (``PyUnstable_SetImmortal``),
+    3.13t and 3.14t (CPython's internal ``_Py_SetImmortal``; False when
+    threadhandle was built with ``THREADHANDLE_NO_INTERNALS=1``).  On
+    builds with a GIL it returns False: threads there take turns, so a
+    shared count costs nothing to gain back.
+    """
+    return th_immortalize(obj) == 1
+
+
 def _thread_handles():
     """The calling thread's handle table, id(obj) -> handle (for tests)."""
     return th_thread_handles()
@@ -306,12 +481,15 @@ cdef int _layout_matches = TH_LAYOUT_MATCHES
 # tests; internals.h says where and why).
 _INLINE_VALUES = bool(TH_INLINE_VALUES)
 _THREAD_END_HOOK = bool(TH_THREAD_END_HOOK)
+_SET_IMMORTAL = bool(TH_SET_IMMORTAL)
+# Whether immortalize() can make objects immortal in this build.
+_CAN_IMMORTALIZE = bool(th_can_immortalize)
 th_lookup_init()
 th_install_slots(<PyTypeObject *>ThreadHandle)
 th_local_init()
 # Called from module globals by every thread, often in loops.
 for _function in (local_handle, release_local_handle, clear_local_handles,
-                  unwrap, enable_deferred_refcount):
+                  unwrap, enable_deferred_refcount, immortalize):
     th_enable_deferred_refcount(_function)
 del _function
 

@@ -105,4 +105,18 @@ th_enable_deferred_refcount(PyObject *op)
 #endif
 }
 
+/* Whether op is immortal: its reference count is never changed and it is
+ * never freed.  Free-threaded builds only (immortal.c asks nothing else). */
+#ifdef Py_GIL_DISABLED
+static inline int
+th_is_immortal(PyObject *op)
+{
+#  if PY_VERSION_HEX >= 0x030E0000
+    return PyUnstable_IsImmortal(op);
+#  else
+    return _Py_IsImmortal(op);
+#  endif
+}
+#endif
+
 #endif /* THREADHANDLE_COMPAT_H */

@@ -17,6 +17,7 @@
  *   the type, making    handles.c     (th_type, th_new_handle, th_unwrap,
  *   and unwrapping                     nesting limit)
  *   lookups on a type   lookup.c      (the real MRO, special methods)
+ *   immortalize(obj)    immortal.c    (making an object immortal)
  *
  * Calls go one way: install.c -> forward.c -> attributes.c -> lookup.c, and
  * everything -> handles.c; handles.c and lookup.c call no other file.
@@ -90,6 +91,10 @@ int th_attr_cache_traverse(ThreadHandleObject *h, visitproc visit, void *arg);
 void th_attr_cache_free(ThreadHandleObject *h);
 Py_ssize_t th_attr_cache_sizeof(ThreadHandleObject *h);
 PyObject *th_attr_cache_names(ThreadHandleObject *h);
+
+/* immortal.c */
+extern const int th_can_immortalize;
+int th_immortalize(PyObject *op);
 
 /* local.c */
 int th_local_init(void);

@@ -1,6 +1,7 @@
 /* CPython internals, used only where the public API cannot reach the goal:
- * inline values on 3.14t (attributes.c) and the thread-end hook on 3.11
- * (local.c).
+ * inline values on 3.14t (attributes.c), the thread-end hook on 3.11
+ * (local.c) and making an object immortal on 3.13t and 3.14t
+ * (immortal.c).
  *
  * Reading an instance attribute, or checking that the instance does not
  * shadow a method, through the public API means PyObject_GenericGetAttr (a
@@ -51,6 +52,25 @@
 #  define TH_THREAD_END_HOOK 1
 #else
 #  define TH_THREAD_END_HOOK 0
+#endif
+
+/* The third use, for immortal.c: making an object immortal on the
+ * free-threaded builds of CPython 3.13 and 3.14, which have no public API
+ * for it (3.15 adds PyUnstable_SetImmortal; compat.h).  Both have the
+ * internal _Py_SetImmortal: on 3.14.7 it is exported (PyAPI_FUNC in
+ * internal/pycore_object.h) and, after untracking a GC object, sets
+ * ob_tid = 0, ob_ref_local = UINT32_MAX, ob_ref_shared = 0 and the
+ * _PyGC_BITS_DEFERRED bit, leaving an object that is immortal already as
+ * it is.  On 3.13.15 it is not exported (a hidden symbol of the
+ * interpreter): th_set_immortal does what its body does, through public
+ * names only (PyObject_GC_UnTrack, then the same three header fields).
+ * Exact minor versions and the free-threaded build only; off with
+ * TH_NO_INTERNALS, as above (immortalize() then returns False). */
+#if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030D0000 \
+    && PY_VERSION_HEX < 0x030F0000 && !defined(TH_NO_INTERNALS)
+#  define TH_SET_IMMORTAL 1
+#else
+#  define TH_SET_IMMORTAL 0
 #endif
 
 #if TH_INLINE_VALUES
@@ -171,6 +191,32 @@ th_has_inline_values(PyTypeObject *tp)
 {
     (void)tp;
     return 0;
+}
+#endif
+
+#if TH_SET_IMMORTAL
+#  if PY_VERSION_HEX >= 0x030E0000
+/* Declared here rather than through internal/pycore_object.h, which needs
+ * Py_BUILD_CORE; the same declaration as there. */
+PyAPI_FUNC(void) _Py_SetImmortal(PyObject *op);
+#  endif
+
+/* Make op immortal, as CPython's _Py_SetImmortal does.  The caller has
+ * checked that op is owned by the calling thread and that no other thread
+ * holds a reference to it (immortal.c). */
+static inline void
+th_set_immortal(PyObject *op)
+{
+#  if PY_VERSION_HEX >= 0x030E0000
+    _Py_SetImmortal(op);
+#  else
+    if (PyObject_IS_GC(op) && PyObject_GC_IsTracked(op)) {
+        PyObject_GC_UnTrack(op);
+    }
+    op->ob_tid = _Py_UNOWNED_TID;
+    op->ob_ref_local = _Py_IMMORTAL_REFCNT_LOCAL;
+    op->ob_ref_shared = 0;
+#  endif
 }
 #endif
 

@@ -18,6 +18,9 @@ objects from module globals after threadhandle.enable_deferred_refcount(obj)
 was called on each, once, in the main thread; where it returned False (a
 GIL build or 3.13t, an object the GC does not track) the cell is marked and
 the note says why; without that function the column is "not available".
+"global, immortal" does the same with threadhandle.immortalize(obj), called
+on each object and on the values it holds directly (its attributes, a
+dict's values): such objects are never freed, so each case makes new ones.
 Own copy, not plain local, is the reference: a plain local shares the
 object, and whether its loads take a new reference (which contends)
 depends on the interpreter (always on 3.13t) and on the bytecode compiler
@@ -52,7 +55,12 @@ installed threadhandle has local_handle) asks for the calling thread's
 handle at every use: its "plain global" column reads ``d`` and
 ``local_handle`` from module globals (the usual way to write it), its "plain
 local" column from local variables, its "own copy" column makes d in the
-thread.  "empty loop" is the loop with nothing in it: the cost every other
+thread.  "p.x" reads a float field of a dataclass instance (a float of its
+own).  The numpy rows (left out, with a note, when numpy is not installed)
+share w, an 8x8 float array, or a, a float array of 100 elements; each
+thread makes its own operand x = np.ones(8).  memoryview(a) is what a
+Cython typed memoryview argument (double[:]) does at every call.  "empty
+loop" is the loop with nothing in it: the cost every other
 row has subtracted.
 
 How to read the table:
@@ -145,7 +153,8 @@ from scaling.proxies import PROXIES, load_proxies, why_not_run  # noqa: E402
 from scaling.runner import (  # noqa: E402
     build_case, callgrind_child, cpu_share_by_threads, measure,
     measure_callgrind, preflight, progress, summarize)
-from scaling.workloads import EMPTY_LOOP, all_workloads  # noqa: E402
+from scaling.workloads import (  # noqa: E402
+    EMPTY_LOOP, all_workloads, missing_requirement)
 
 QUICK_OPS = 2_000
 QUICK_BATCHES = 2
@@ -280,6 +289,11 @@ def main(argv: list | None = None) -> int:
             sys.exit(f"{', '.join(missing)}: threadhandle.local_handle is "
                      "not available (not installed, or too old)")
 
+    # Rows whose module (numpy) is missing are left out, with a note.
+    left_out = [(w, missing_requirement(w)) for w in workloads]
+    left_out = [(w, why) for w, why in left_out if why]
+    workloads = [w for w in workloads if w not in [w for w, _ in left_out]]
+
     settings = {"threads": args.threads, "ops": args.ops,
                 "batches": args.batches, "runs": args.runs,
                 "seed": args.seed, "quick": args.quick}
@@ -288,6 +302,10 @@ def main(argv: list | None = None) -> int:
     if args.quick:
         print("--quick: a smoke test; its runs are too short for the "
               "numbers to mean anything\n")
+    for workload, why in left_out:
+        print(f"left out: {workload.label} ({why})")
+    if left_out:
+        print()
 
     plain_local = next(p for p in all_proxies if p.key == "local")
     cases = [build_case(EMPTY_LOOP, plain_local)]

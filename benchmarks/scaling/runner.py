@@ -61,7 +61,7 @@ class Case:
 
 
 def worker_source(workload: Workload, proxy: Proxy, names: list) -> str:
-    if proxy.binding in ("global", "deferred"):
+    if proxy.binding in ("global", "deferred", "immortal"):
         bindings = []
     elif proxy.binding in ("local", "own"):
         bindings = [f"{name} = shared[{name!r}]" for name in names]
@@ -83,7 +83,7 @@ def build_case(workload: Workload, proxy: Proxy) -> Case:
     source = worker_source(workload, proxy, list(shared))
     namespace = {"perf_counter_ns": time.perf_counter_ns,
                  "thread_time_ns": time.thread_time_ns}
-    if proxy.binding in ("global", "deferred"):
+    if proxy.binding in ("global", "deferred", "immortal"):
         namespace.update(shared)
     code = compile(source, f"<scaling {workload.key} {proxy.key}>", "exec")
     exec(code, namespace)

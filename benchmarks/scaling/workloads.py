@@ -39,6 +39,31 @@ class Model:
         return x + x
 
 
+@dataclass
+class Params:
+    """A dataclass of settings, as scientific code shares one: its field x
+    is a float of the instance's own (made at run time, not a constant)."""
+    x: float
+
+
+def make_weights() -> dict:
+    """An 8x8 float matrix, as a model's weights would be."""
+    import numpy as np
+    return {"w": np.ones((8, 8))}
+
+
+def make_vector() -> dict:
+    """A float array of 100 elements."""
+    import numpy as np
+    return {"a": np.ones(100)}
+
+
+# What the numpy rows' threads make for themselves: x, the operand.
+NUMPY_SETUP = """\
+import numpy as np
+x = np.ones(8)"""
+
+
 def make_dict_of_ints() -> dict:
     return {i: i for i in range(100)}
 
@@ -108,6 +133,9 @@ class Workload:
     # (local_handle): its ratios compare each of its cells with this
     # workload's cell in the same column instead of with ThreadHandle's.
     compare_with: str = ""
+    # A module the objects need (numpy): without it the row is left out,
+    # with a note.
+    requires: str = ""
 
 
 def all_workloads(local_handle: Callable | None) -> list[Workload]:
@@ -163,12 +191,42 @@ def all_workloads(local_handle: Callable | None) -> list[Workload]:
         Workload("lookup", "lookup: dict + set",
                  "the request's dict and frozenset reads, without the regex",
                  LOOKUP_STATEMENT, make_lookup_objects),
+        Workload("dataclass_attr", "p.x",
+                 "p.x: a float field of a dataclass instance",
+                 "p.x", lambda: {"p": Params(float("0.5"))}),
+        Workload("np_dot", "np.dot(w, x)",
+                 "np.dot(w, x), w a shared 8x8 float array (numpy)",
+                 "np.dot(w, x)", make_weights, thread_setup=NUMPY_SETUP,
+                 requires="numpy"),
+        Workload("np_matmul", "w @ x",
+                 "w @ x, the same with the operator (numpy)",
+                 "w @ x", make_weights, thread_setup=NUMPY_SETUP,
+                 requires="numpy"),
+        Workload("np_sum", "a.sum()",
+                 "a.sum(), a a float array of 100 elements (numpy)",
+                 "a.sum()", make_vector, requires="numpy"),
+        Workload("np_memoryview", "memoryview(a)",
+                 "memoryview(a): what a Cython typed memoryview argument "
+                 "does (numpy)",
+                 "memoryview(a)", make_vector, requires="numpy"),
         Workload("local_handle", "local_handle(d)[5]",
                  "local_handle(d)[5]: the handle asked for at every use",
                  "local_handle(d)[5]", with_local_handle,
                  proxies=("global", "deferred", "own", "local"),
                  needs_local_handle=True, compare_with="getitem"),
     ]
+
+
+def missing_requirement(workload: Workload) -> str:
+    """Why the workload cannot run here ('numpy is not installed'), or ''."""
+    if not workload.requires:
+        return ""
+    import importlib
+    try:
+        importlib.import_module(workload.requires)
+    except ImportError:
+        return f"{workload.requires} is not installed"
+    return ""
 
 
 EMPTY_LOOP = Workload("empty", "empty loop", "the loop with nothing in it",
