@@ -7,7 +7,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 C_SOURCES = [
-    "handles.c", "lookup.c", "attributes.c", "forward.c", "install.c", "local.c"
+    "handles.c", "lookup.c", "attributes.c", "forward.c", "install.c", "local.c",
+    "sampler.c",
 ]
 HEADERS = ["handle.h", "compat.h", "internals.h"]
 
