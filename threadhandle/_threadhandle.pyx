@@ -57,7 +57,7 @@ cdef extern from "handle.h":
     # sampler.c
     ctypedef struct th_sampler
     int th_sampler_available()
-    th_sampler *th_sampler_new(double duty) except NULL
+    th_sampler *th_sampler_new(double duty, double max_rate) except NULL
     int th_sampler_start(th_sampler *s) except -1
     object th_sampler_swap(th_sampler *s, object objects)
     void th_sampler_resume(th_sampler *s)
@@ -309,9 +309,10 @@ def _check_forward_slots(type cls):
 # drives it and documents it.
 
 cdef class _Sampler:
-    """_Sampler(duty): a thread that reads the reference counts and locks
-    of a set of candidate objects over and over (free-threaded builds only;
-    elsewhere RuntimeError).  It takes `duty` of one core.
+    """_Sampler(duty, max_rate): a thread that reads the reference counts
+    and locks of a set of candidate objects over and over (free-threaded
+    builds only; elsewhere RuntimeError).  It takes at most `duty` of one
+    core and sweeps at most `max_rate` times a second.
 
     swap(objects) hands it a new tuple of candidates (None: none) and
     returns the previous set's counts, (sweeps, changes, locked), changes
@@ -322,8 +323,8 @@ cdef class _Sampler:
     """
     cdef th_sampler *sampler
 
-    def __cinit__(self, double duty):
-        self.sampler = th_sampler_new(duty)
+    def __cinit__(self, double duty, double max_rate):
+        self.sampler = th_sampler_new(duty, max_rate)
 
     def __dealloc__(self):
         th_sampler_free(self.sampler)

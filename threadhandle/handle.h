@@ -105,7 +105,7 @@ PyObject *th_thread_handles(void);
 /* sampler.c (free-threaded builds; elsewhere th_sampler_new() raises) */
 typedef struct th_sampler th_sampler;
 int th_sampler_available(void);
-th_sampler *th_sampler_new(double duty);
+th_sampler *th_sampler_new(double duty, double max_rate);
 int th_sampler_start(th_sampler *s);
 PyObject *th_sampler_swap(th_sampler *s, PyObject *objects);
 void th_sampler_resume(th_sampler *s);

@@ -19,9 +19,13 @@
  * own.  It reads the header fields with relaxed atomic loads, as CPython's
  * own readers of those fields do.
  *
- * Pacing: the thread sweeps the whole set back to back for a slice of time
- * (SLICE_NS), then sleeps so that its busy time is `duty` of the wall time:
- * it takes a fraction `duty` of one core, whatever the number of candidates.
+ * Pacing: after each sweep the thread sleeps, so that its busy time is at
+ * most `duty` of the wall time (a fraction `duty` of one core, whatever the
+ * number of candidates) and two sweeps start at least `min_gap` apart.
+ * Sweeping back to back would see nothing on a machine whose CPUs are all
+ * busy: while the sampler runs, the thread it displaced does not touch
+ * any count, so consecutive reads only differ when the program ran between
+ * them.
  */
 #include "handle.h"
 
@@ -35,9 +39,6 @@
 #endif
 
 #if TH_SAMPLER_AVAILABLE
-
-/* The busy part of each period. */
-#define SLICE_NS 2000000LL
 
 /* One set of candidates and its counts, owned by the sampler between two
  * swaps. */
@@ -59,6 +60,7 @@ struct th_sampler {
     int stopping;
     int paused;                 /* set by a swap, cleared by resume */
     double duty;                /* fraction of one core, 0 < duty <= 1 */
+    int64_t min_gap_ns;         /* between the starts of two sweeps */
     candidate_set *set;         /* NULL: nothing to sample */
     uint64_t total_sweeps;      /* over every set, for progress */
     int64_t busy_ns;
@@ -120,16 +122,17 @@ sampler_main(void *arg)
             pthread_cond_wait(&s->wake, &s->mutex);
             continue;
         }
-        int64_t start = now_ns(), busy;
-        do {
-            sweep(s->set);
-            s->total_sweeps++;
-            busy = now_ns() - start;
-        } while (busy < SLICE_NS);
+        int64_t start = now_ns();
+        sweep(s->set);
+        s->total_sweeps++;
+        int64_t busy = now_ns() - start;
         s->busy_ns += busy;
-        /* Sleep (mutex released) so that busy / period == duty; a swap or
-         * stop wakes us early. */
+        /* Sleep (mutex released) so that busy / period <= duty, and at
+         * least the minimum gap; a swap or stop wakes us early. */
         int64_t rest = (int64_t)(busy * (1.0 - s->duty) / s->duty);
+        if (rest < s->min_gap_ns - busy) {
+            rest = s->min_gap_ns - busy;
+        }
         if (rest > 0) {
             struct timespec until;
             timespec_after(&until, rest);
@@ -226,11 +229,16 @@ error:
 }
 
 th_sampler *
-th_sampler_new(double duty)
+th_sampler_new(double duty, double max_rate)
 {
     if (!(duty > 0.0 && duty <= 1.0)) {
         PyErr_SetString(PyExc_ValueError,
                         "duty must be > 0 and <= 1 (a fraction of one core)");
+        return NULL;
+    }
+    if (!(max_rate > 0.0 && max_rate <= 1e6)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "max_rate must be > 0 and <= 1e6 sweeps per second");
         return NULL;
     }
     th_sampler *s = PyMem_Calloc(1, sizeof(th_sampler));
@@ -239,6 +247,7 @@ th_sampler_new(double duty)
         return NULL;
     }
     s->duty = duty;
+    s->min_gap_ns = (int64_t)(1e9 / max_rate);
     s->paused = 1;
     pthread_mutex_init(&s->mutex, NULL);
     pthread_cond_init(&s->wake, NULL);
@@ -349,9 +358,10 @@ th_is_immortal(PyObject *op)
 #else  /* !TH_SAMPLER_AVAILABLE */
 
 th_sampler *
-th_sampler_new(double duty)
+th_sampler_new(double duty, double max_rate)
 {
     (void)duty;
+    (void)max_rate;
     PyErr_SetString(PyExc_RuntimeError,
                     "the contention sampler needs a free-threaded build "
                     "(3.13t, 3.14t): with a GIL there is no reference-count "

@@ -39,7 +39,8 @@ one refresh interval (a file closes later, memory is freed later, a
 finalizer runs later); objects that are garbage are never gathered (only
 reachable ones are).  While it holds a reference, code that checks for a
 sole reference (in-place string concatenation) takes its slower path.  The
-sampling thread uses ``duty`` of one core (0.1 by default).  At each
+sampling thread uses at most ``duty`` of one core (0.1 by default) and
+sweeps at most ``rate`` times a second (2000).  At each
 refresh the finder walks the object graph (a stop-the-world-free Python
 walk, some tens of milliseconds per 10,000 objects) and pauses sampling
 meanwhile, so that its own references are not counted.  To name where an
@@ -62,10 +63,12 @@ from threadhandle.contention._report import (
     MIN_EVENTS, THRESHOLD, Entry, Facts, Report, interpreter, remedy)
 
 __all__ = ["sample", "Finder", "Report", "Entry", "ContentionUnavailable",
-           "DEFAULT_CAP", "DEFAULT_DUTY", "DEFAULT_REFRESH", "THRESHOLD"]
+           "DEFAULT_CAP", "DEFAULT_DUTY", "DEFAULT_RATE", "DEFAULT_REFRESH",
+           "THRESHOLD"]
 
 DEFAULT_CAP = 100_000
 DEFAULT_DUTY = 0.1
+DEFAULT_RATE = 2000.0
 DEFAULT_REFRESH = 2.0
 # The finder's threads: their objects and frames are not looked at.
 _THREAD_NAME = "threadhandle.contention"
@@ -97,14 +100,17 @@ class Finder:
     objects: the objects to watch (default: every reachable object, see the
     module's docstring); cap: at most this many candidates; refresh:
     seconds between two gatherings of the candidates (ignored with
-    objects); duty: the sampling thread's share of one core; top: how many
+    objects); duty: the sampling thread's share of one core at most; rate:
+    sweeps per second at most (small sets are swept that often, large ones
+    as often as `duty` allows); top: how many
     entries the report describes; progress: called about once a second
     with (elapsed seconds, sweeps per second, candidates).
     """
 
     def __init__(self, objects=None, *, cap: int = DEFAULT_CAP,
                  refresh: float = DEFAULT_REFRESH,
-                 duty: float = DEFAULT_DUTY, top: int = 10,
+                 duty: float = DEFAULT_DUTY, rate: float = DEFAULT_RATE,
+                 top: int = 10,
                  progress=None) -> None:
         if cap < 1:
             raise ValueError("cap must be at least 1")
@@ -113,10 +119,13 @@ class Finder:
         if not 0 < duty <= 1:
             raise ValueError("duty must be > 0 and <= 1 (a fraction of one "
                              "core)")
+        if not 0 < rate <= 1e6:
+            raise ValueError("rate must be > 0 and <= 1e6 sweeps a second")
         if top < 1:
             raise ValueError("top must be at least 1")
         self._objects = None if objects is None else tuple(objects)
         self._cap, self._interval, self._duty = cap, refresh, duty
+        self._rate = rate
         self._top, self._progress = top, progress
         self._sampler = None
         self._current: tuple = ()
@@ -152,7 +161,7 @@ class Finder:
             raise ContentionUnavailable(GIL_MESSAGE)
         if self._sampler is not None:
             raise RuntimeError("this Finder was started already")
-        self._sampler = _Sampler(self._duty)
+        self._sampler = _Sampler(self._duty, self._rate)
         self._sampler.start()
         self._started = time.monotonic()
         self._thread = threading.Thread(
@@ -260,6 +269,10 @@ class Finder:
         with self._lock:
             if self.report is None:
                 seconds = time.monotonic() - self._started
+                if self._progress is not None:
+                    sweeps, _, size = self._sampler.stats()
+                    self._progress(seconds, sweeps / max(seconds, 1e-9),
+                                   size)
                 self._take_counts()
                 self._current = ()
                 self._sampler.stop()

@@ -17,7 +17,8 @@ import traceback
 import types
 
 from threadhandle.contention import (
-    DEFAULT_CAP, DEFAULT_DUTY, DEFAULT_REFRESH, GIL_MESSAGE, Finder,
+    DEFAULT_CAP, DEFAULT_DUTY, DEFAULT_RATE, DEFAULT_REFRESH, GIL_MESSAGE,
+    Finder,
     _gil_enabled)
 from threadhandle.contention._graph import _HERE
 
@@ -64,6 +65,9 @@ def parse_args(argv: list) -> argparse.Namespace:
     parser.add_argument("--duty", type=positive(float), default=DEFAULT_DUTY,
                         metavar="F", help="the sampling thread's share of one "
                         f"core, up to 1 (default {DEFAULT_DUTY:g})")
+    parser.add_argument("--rate", type=positive(float), default=DEFAULT_RATE,
+                        metavar="R", help="sweeps per second at most "
+                        f"(default {DEFAULT_RATE:g})")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help="also write the report as JSON to PATH")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -76,6 +80,8 @@ def parse_args(argv: list) -> argparse.Namespace:
         parser.error("--warmup must be >= 0")
     if args.duty > 1:
         parser.error("--duty must be <= 1 (a fraction of one core)")
+    if args.rate > 1e6:
+        parser.error("--rate must be <= 1e6")
     if args.module is None and not args.args:
         parser.error("name a script (or -m module) to run")
     return args
@@ -141,7 +147,7 @@ class Session:
                 return
             self.finder = Finder(
                 cap=self.args.cap, refresh=self.args.refresh,
-                duty=self.args.duty, top=self.args.top,
+                duty=self.args.duty, rate=self.args.rate, top=self.args.top,
                 progress=None if self.args.quiet else self._progress)
             self.finder.start()
         if self.args.duration is not None and not self.ended.wait(
@@ -169,8 +175,8 @@ def strip_our_frames(tb):
     return tb
 
 
-def run(args: argparse.Namespace) -> int:
-    code, module, argv = load_program(args)
+def run(args: argparse.Namespace, program: tuple) -> int:
+    code, module, argv = program
     session = Session(args)
     sys.argv = argv
     sys.modules["__main__"] = module
@@ -217,14 +223,15 @@ def write_report(session: Session, args: argparse.Namespace) -> None:
 
 def main(argv: list | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if _gil_enabled():
-        print(f"{PROG}: {GIL_MESSAGE}", file=sys.stderr)
-        return 2
     try:
-        return run(args)
+        program = load_program(args)
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    if _gil_enabled():
+        print(f"{PROG}: {GIL_MESSAGE}", file=sys.stderr)
+        return 2
+    return run(args, program)
 
 
 if __name__ == "__main__":

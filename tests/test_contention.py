@@ -1,0 +1,326 @@
+"""threadhandle.contention: the finder names the objects threads contend
+on, where they live and what to do; it reports nothing for objects that do
+not contend; its CLI keeps the program's behaviour and exit status and
+reports bad input in one line.
+
+Each sampling test runs two threads for about a second.  On a GIL build
+only the message that there is nothing to find is tested."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from threadhandle import ThreadHandle
+from threadhandle import contention
+
+from conftest import FREE_THREADED
+
+GIL = not FREE_THREADED or sys._is_gil_enabled()
+needs_free_threading = pytest.mark.skipif(
+    GIL, reason="reference-count contention exists only without a GIL")
+# The sampling tests run their own threads and measure the whole process.
+pytestmark = pytest.mark.thread_unsafe(
+    reason="samples the whole process while its own threads run")
+
+SECONDS = 1.0
+HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)
+
+HAMMERED = {i: i for i in range(100)}
+QUIET = {i: i for i in range(100)}
+WRITTEN = [0] * 10
+HANDLED = {i: i for i in range(100)}
+
+
+class Point:
+    def __init__(self):
+        self.x = float("1.5")
+
+
+POINT = Point()
+_local = threading.local()
+
+
+# The work of the sampled threads: module-level functions, which every
+# thread can call without contending (a nested function is an object like
+# any other: two threads calling it contend on it, and the finder says so).
+
+def read_hammered():
+    HAMMERED[5]
+
+
+def read_own_and_handled():
+    # Each thread's own dict, and its own handle of a shared one.
+    if not hasattr(_local, "own"):
+        _local.own = {i: i for i in range(100)}
+        _local.handle = ThreadHandle(HANDLED)
+    own, handle = _local.own, _local.handle
+    own[5]
+    handle[5]
+
+
+def read_point_x():
+    POINT.x
+
+
+def write_list():
+    WRITTEN[5] = 1
+
+
+def hammer(work, threads=2, seconds=SECONDS, **options):
+    """Run work() in a loop in `threads` threads while sampling for
+    `seconds`; the report."""
+    stop = threading.Event()
+    started = threading.Barrier(threads + 1)
+
+    def loop():
+        started.wait()
+        while not stop.is_set():
+            for _ in range(1000):
+                work()
+
+    pool = [threading.Thread(target=loop) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    try:
+        started.wait()
+        return contention.sample(seconds, **options)
+    finally:
+        stop.set()
+        for thread in pool:
+            thread.join(30)
+
+
+def by_where(report):
+    return {entry.where: entry for entry in report.top(50)}
+
+
+@needs_free_threading
+def test_global_dict_hammered_is_first_and_named():
+    report = hammer(read_hammered)
+    first = report.top(1)[0]
+    assert first.where == f"{__name__}.HAMMERED"
+    assert first.kind == "global"
+    assert first.type == "dict"
+    assert first.refcount_share >= contention.THRESHOLD
+    assert first.cause == "refcount"
+    if HAS_DEFERRED:
+        assert "enable_deferred_refcount" in first.remedy
+    else:
+        assert "ThreadHandle" in first.remedy
+    assert f"{__name__}.QUIET" not in by_where(report)
+    # The report's forms agree.
+    data = report.to_dict()
+    assert data["entries"][0]["where"] == first.where
+    assert json.loads(report.to_json())["sweeps"] == report.sweeps > 0
+    assert first.where in str(report)
+
+
+@needs_free_threading
+def test_own_copies_and_handles_are_not_reported():
+    report = hammer(read_own_and_handled)
+    wheres = by_where(report)
+    assert f"{__name__}.HANDLED" not in wheres
+    assert not [entry for entry in report.top(50)
+                if entry.type == "dict" and entry.repr.startswith("{0: 0")]
+
+
+@needs_free_threading
+def test_float_attribute_of_a_shared_instance_is_a_value():
+    report = hammer(read_point_x)
+    value = by_where(report).get(f"{__name__}.POINT.x")
+    assert value is not None, str(report)
+    assert value.type == "float" and value.kind == "attr"
+    assert "value read from a shared object" in value.remedy
+    assert "immortalize" in value.remedy
+
+
+@needs_free_threading
+def test_list_written_by_two_threads_is_lock_held():
+    report = hammer(write_list)
+    entry = by_where(report).get(f"{__name__}.WRITTEN")
+    assert entry is not None, str(report)
+    assert entry.lock_share >= contention.THRESHOLD
+    assert entry.cause == "lock"
+    assert "no handle helps" in entry.remedy
+
+
+@needs_free_threading
+def test_a_frame_local_is_named():
+    result = {}
+    stop = threading.Event()
+
+    def owner():
+        table = {i: -i for i in range(50)}
+
+        def reader():
+            # Reading a closure cell takes a reference.  (A local passed
+            # as an argument would not: 3.14t borrows those references.)
+            while not stop.is_set():
+                for _ in range(1000):
+                    table[5]
+
+        readers = [threading.Thread(target=reader) for _ in range(2)]
+        for thread in readers:
+            thread.start()
+        for thread in readers:
+            thread.join()
+
+    owning = threading.Thread(target=owner)
+    owning.start()
+    try:
+        time.sleep(0.1)
+        result["report"] = contention.sample(SECONDS)
+    finally:
+        stop.set()
+        owning.join(30)
+    first = result["report"].top(1)[0]
+    assert first.kind == "local", str(result["report"])
+    assert first.where.startswith("owner() test_contention.py:")
+    assert " table " in first.where
+
+
+@needs_free_threading
+def test_the_cap_cuts_and_says_so():
+    report = hammer(read_hammered, seconds=0.5, cap=50)
+    assert report.candidates == 50
+    assert any("cap" in note for note in report.notes)
+    assert "note: the cap cut" in str(report)
+
+
+@needs_free_threading
+def test_named_objects_only():
+    report = hammer(read_hammered, objects=[QUIET, HAMMERED])
+    assert report.candidates == 2
+    assert [entry.where for entry in report.top()] == [
+        f"{__name__}.HAMMERED"]
+
+
+def test_bad_options():
+    with pytest.raises(ValueError):
+        contention.Finder(cap=0)
+    with pytest.raises(ValueError):
+        contention.Finder(duty=1.5)
+    with pytest.raises(ValueError):
+        contention.sample(0)
+
+
+@pytest.mark.skipif(not GIL, reason="a GIL build")
+def test_gil_build_says_there_is_nothing_to_find():
+    with pytest.raises(contention.ContentionUnavailable,
+                       match="no reference-count contention to find"):
+        contention.sample(0.1)
+
+
+# --------------------------------------------------------------------------
+# The CLI
+# --------------------------------------------------------------------------
+
+PROGRAM = textwrap.dedent("""\
+    import sys, threading
+    TABLE = {i: i for i in range(100)}
+    def work():
+        for _ in range(%d):
+            TABLE[5]
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    print("ran as", __name__, sys.argv[1:])
+    sys.exit(int(sys.argv[1]))
+    """)
+
+
+def cli(*args, cwd):
+    # -P: the installed threadhandle; PYTHONPATH: the test's -m modules.
+    env = dict(os.environ, PYTHONPATH=str(cwd))
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "threadhandle.contention", *args],
+        capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+
+
+def assert_clean_error(result, words):
+    assert result.returncode == 2, result
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+
+
+def test_cli_no_such_script(tmp_path):
+    assert_clean_error(cli("missing.py", cwd=tmp_path),
+                       "cannot open script 'missing.py'")
+
+
+def test_cli_no_such_module(tmp_path):
+    assert_clean_error(cli("-m", "no_such_module_xyz", cwd=tmp_path),
+                       "no module 'no_such_module_xyz'")
+
+
+def test_cli_syntax_error(tmp_path):
+    (tmp_path / "bad.py").write_text("def (:\n")
+    assert_clean_error(cli("bad.py", cwd=tmp_path), "SyntaxError")
+
+
+@pytest.mark.parametrize("options", [["--duty", "0"], ["--duty", "2"],
+                                     ["--cap", "x"], ["--top", "-1"], []])
+def test_cli_bad_options(tmp_path, options):
+    (tmp_path / "ok.py").write_text("pass\n")
+    script = ["ok.py"] if options else []
+    result = cli(*options, *script, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "error" in result.stderr
+
+
+@pytest.mark.skipif(not GIL, reason="a GIL build")
+def test_cli_gil_message(tmp_path):
+    (tmp_path / "ok.py").write_text("print('ran')\n")
+    result = cli("ok.py", cwd=tmp_path)
+    assert_clean_error(result, "no reference-count contention to find")
+    assert "ran" not in result.stdout
+
+
+@needs_free_threading
+def test_cli_runs_the_program_and_keeps_its_status(tmp_path):
+    (tmp_path / "prog.py").write_text(PROGRAM % 3_000_000)
+    result = cli("--warmup", "0", "-q", "-o", "report.json", "prog.py", "3",
+                 cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "ran as __main__ ['3']" in result.stdout
+    assert "threadhandle.contention on" in result.stdout
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["entries"][0]["where"] == "__main__.TABLE", result.stdout
+    assert result.stderr == ""
+
+
+@needs_free_threading
+def test_cli_module_and_progress(tmp_path):
+    (tmp_path / "progmod.py").write_text(PROGRAM % 3_000_000)
+    result = cli("--warmup", "0", "-m", "progmod", "0", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ran as __main__ ['0']" in result.stdout
+    assert "__main__.TABLE" in result.stdout
+    assert "sweeps/s" in result.stderr and "candidates" in result.stderr
+
+
+@needs_free_threading
+def test_cli_program_that_raises(tmp_path):
+    (tmp_path / "boom.py").write_text("def f():\n    raise KeyError('x')\nf()\n")
+    result = cli("--warmup", "0", "boom.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "KeyError: 'x'" in result.stderr
+    assert 'boom.py", line 2, in f' in result.stderr
+    assert "threadhandle" not in result.stderr.replace(
+        "threadhandle.contention:", "")
+
+
+@needs_free_threading
+def test_cli_program_ends_before_the_warmup(tmp_path):
+    (tmp_path / "quick.py").write_text("print('done')\n")
+    result = cli("--warmup", "30", "quick.py", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == "done\n"
+    assert "ended before sampling began" in result.stderr
