@@ -282,7 +282,7 @@ class Finder:
 
     def _make_report(self, seconds: float) -> Report:
         entries = []
-        for record in self._records.values():
+        for key, record in self._records.items():
             if record[_INFO] is None:
                 continue
             text, where, kind, facts = record[_INFO]
@@ -297,7 +297,7 @@ class Finder:
                 lock_held=record[_LOCKED],
                 remedy=remedy(facts, kind, lock_share, refcount_share,
                               long_lived),
-                facts=vars(facts).copy()))
+                facts=vars(facts).copy(), id=key))
         entries.sort(key=lambda entry: -entry.score)
         return Report(entries=entries, seconds=seconds, sweeps=self._swept,
                       candidates=self._largest, notes=self._notes)

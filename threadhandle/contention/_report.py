@@ -71,6 +71,9 @@ class Entry:
     lock_held: int
     remedy: str
     facts: dict = field(default_factory=dict)
+    # id() of the object: meaningful while the object lives (tools that
+    # hold it, such as the benchmark's ground truth, compare it).
+    id: int = 0
 
     @property
     def refcount_share(self) -> float:
