@@ -33,6 +33,7 @@
 #  define TH_SAMPLER_AVAILABLE 1
 #  include <errno.h>
 #  include <pthread.h>
+#  include <sched.h>
 #  include <time.h>
 #else
 #  define TH_SAMPLER_AVAILABLE 0
@@ -64,6 +65,8 @@ struct th_sampler {
     candidate_set *set;         /* NULL: nothing to sample */
     uint64_t total_sweeps;      /* over every set, for progress */
     int64_t busy_ns;
+    int requests;               /* attached threads waiting for the mutex
+                                   (atomic, read without it) */
 };
 
 static int64_t
@@ -138,6 +141,15 @@ sampler_main(void *arg)
             timespec_after(&until, rest);
             pthread_cond_timedwait(&s->wake, &s->mutex, &until);
         }
+        else if (__atomic_load_n(&s->requests, __ATOMIC_RELAXED) > 0) {
+            /* Sweeping flat out (duty 1): a mutex is not fair, so let
+             * those waiting for it have it before the next sweep. */
+            pthread_mutex_unlock(&s->mutex);
+            while (__atomic_load_n(&s->requests, __ATOMIC_RELAXED) > 0) {
+                sched_yield();
+            }
+            pthread_mutex_lock(&s->mutex);
+        }
     }
     pthread_mutex_unlock(&s->mutex);
     return NULL;
@@ -149,9 +161,11 @@ static void
 lock_detached(th_sampler *s)
 {
     if (pthread_mutex_trylock(&s->mutex) != 0) {
+        __atomic_fetch_add(&s->requests, 1, __ATOMIC_RELAXED);
         Py_BEGIN_ALLOW_THREADS
         pthread_mutex_lock(&s->mutex);
         Py_END_ALLOW_THREADS
+        __atomic_fetch_sub(&s->requests, 1, __ATOMIC_RELAXED);
     }
 }
 
