@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 # An entry is listed when at least this share of the sweeps saw its
 # refcount change, or its lock held, and that happened at least MIN_EVENTS
 # times: a thread that ends, or a collection, moves many counts once.
-THRESHOLD = 0.005
-MIN_EVENTS = 5
+THRESHOLD = 0.01
+MIN_EVENTS = 10
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)
@@ -93,11 +93,10 @@ class Entry:
 
     @property
     def cause(self) -> str:
-        """'lock' when the lock is held in a tenth or more of the sweeps
-        that saw anything, else 'refcount'."""
-        return ("lock" if self.lock_share >= THRESHOLD
-                and self.lock_share >= 0.1 * self.refcount_share
-                else "refcount")
+        """'lock' when the lock was held in THRESHOLD of the sweeps or
+        more (threads then wait for each other whatever the count does),
+        else 'refcount'."""
+        return "lock" if self.lock_share >= THRESHOLD else "refcount"
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -110,7 +109,7 @@ def remedy(facts: Facts, kind: str, lock_share: float,
            refcount_share: float, long_lived: bool) -> str:
     """What to do about one contended object (README: "Find what
     contends")."""
-    if lock_share >= THRESHOLD and lock_share >= 0.1 * refcount_share:
+    if lock_share >= THRESHOLD:
         return ("lock held: threads write it at once, and no handle helps; "
                 "give each thread its own object and merge, or write less "
                 "often")
