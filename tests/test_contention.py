@@ -169,15 +169,42 @@ def test_list_written_by_two_threads_is_lock_held():
 
 @needs_free_threading
 def test_a_frame_local_is_named():
-    result = {}
+    # table is a local of this frame, which calls the finder.
+    table = {i: -i for i in range(50)}
+    stop = threading.Event()
+
+    def reader():
+        # Reading a closure cell takes a reference.
+        while not stop.is_set():
+            for _ in range(1000):
+                table[5]
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    try:
+        report = contention.sample(SECONDS)
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(30)
+    first = report.top(1)[0]
+    assert first.kind == "local", str(report)
+    assert first.where.startswith(
+        "test_a_frame_local_is_named() test_contention.py:")
+    assert " table " in first.where
+
+
+@needs_free_threading
+def test_a_closure_cell_of_another_threads_target_is_named():
     stop = threading.Event()
 
     def owner():
+        # The locals of another thread's frames are not read (that would
+        # race with the thread); its target's closure cells are.
         table = {i: -i for i in range(50)}
 
         def reader():
-            # Reading a closure cell takes a reference.  (A local passed
-            # as an argument would not: 3.14t borrows those references.)
             while not stop.is_set():
                 for _ in range(1000):
                     table[5]
@@ -192,14 +219,14 @@ def test_a_frame_local_is_named():
     owning.start()
     try:
         time.sleep(0.1)
-        result["report"] = contention.sample(SECONDS)
+        report = contention.sample(SECONDS)
     finally:
         stop.set()
         owning.join(30)
-    first = result["report"].top(1)[0]
-    assert first.kind == "local", str(result["report"])
-    assert first.where.startswith("owner() test_contention.py:")
-    assert " table " in first.where
+    first = report.top(1)[0]
+    assert first.kind == "cell", str(report)
+    assert first.where.startswith("closure cell table of ")
+    assert ".owner.<locals>.reader() (thread " in first.where
 
 
 @needs_free_threading

@@ -2,13 +2,13 @@
 reachable from the modules and the threads' frames), and where an object
 lives, in the words a user would write to reach it.
 
-Frames: the frames of other threads are read only below their top frame.
-A frame that called something cannot rebind its locals until the call
-returns, so reading them is safe; the top frame of a thread running Python
-code may be rebinding a local while we read it, and reading it from another
-thread could take a reference to a value being freed.  So a local of the
-innermost function of a running thread is not seen (the same object is
-usually reachable another way: the argument it was passed, a global)."""
+Frames: only the calling thread's own frames are read.  Another thread's
+frame may be rebinding a local while we read it (even a frame that was not
+its innermost when we looked may be by the time we read it), and reading it
+from this thread could take a reference to a value being freed:
+ThreadSanitizer reports that race.  What another thread works on is still
+reached through its Thread object: the arguments and the closure cells of
+its target."""
 
 from __future__ import annotations
 
@@ -31,21 +31,44 @@ def _ours(code: types.CodeType) -> bool:
 
 
 def thread_frames(skip_threads: set) -> list:
-    """[(frame, thread name)] whose locals can be read safely: every frame
-    of the calling thread outside the finder, and every frame but the top
-    one of each other thread (see the module's docstring)."""
-    names = {thread.ident: thread.name for thread in threading.enumerate()}
-    me = threading.get_ident()
+    """[(frame, thread name)] whose locals can be read safely: the frames
+    of the calling thread outside the finder (see the module's
+    docstring)."""
+    me = threading.current_thread()
+    if me.ident in skip_threads:
+        return []
     frames = []
-    for ident, top in sys._current_frames().items():
-        if ident in skip_threads:
-            continue
-        frame = top if ident == me else top.f_back
-        while frame is not None:
-            if not _ours(frame.f_code):
-                frames.append((frame, names.get(ident, str(ident))))
-            frame = frame.f_back
+    frame = sys._getframe()
+    while frame is not None:
+        if not _ours(frame.f_code):
+            frames.append((frame, me.name))
+        frame = frame.f_back
     return frames
+
+
+def thread_targets(skip_threads: set):
+    """(value, text) for the arguments and closure cells of the targets of
+    the running threads but the finder's."""
+    for thread in threading.enumerate():
+        if thread.ident in skip_threads:
+            continue
+        target = getattr(thread, "_target", None)
+        if target is None:
+            continue
+        name = getattr(target, "__qualname__", None) or repr(target)
+        where = f"{name}() (thread {thread.name})"
+        for index, value in enumerate(getattr(thread, "_args", ()) or ()):
+            yield value, f"argument {index} of {where}"
+        for key, value in dict(getattr(thread, "_kwargs", {}) or {}).items():
+            yield value, f"argument {key} of {where}"
+        function = getattr(target, "__func__", target)
+        closure = getattr(function, "__closure__", None) or ()
+        code = getattr(function, "__code__", None)
+        for cell_name, cell in zip(getattr(code, "co_freevars", ()), closure):
+            try:
+                yield cell.cell_contents, f"closure cell {cell_name} of {where}"
+            except ValueError:
+                continue
 
 
 def _module_order(name: str) -> tuple:
@@ -213,6 +236,10 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
             reached(value, (f"{where} {name} (thread {thread})", "local",
                             None))
             queue.append((value, f"{where} {name}"))
+    for value, text in thread_targets(skip_threads):
+        kind = "cell" if text.startswith("closure") else "local"
+        reached(value, (text, kind, None))
+        queue.append((value, text))
     nodes = 0
     while queue and len(places) < len(targets) and nodes < max_nodes:
         obj, path = queue.popleft()
