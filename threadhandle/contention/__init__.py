@@ -24,8 +24,8 @@ reads is under cross-thread reference-count traffic, one whose lock is
 often held is written by threads at once.  With a GIL there is no such
 contention, and ``Finder.start()`` raises ``ContentionUnavailable``.
 
-Candidates: by default every object reachable from the modules and the
-threads' frames (what the GC tracks, and the objects they refer to that it
+Candidates: by default every object reachable from the modules, the
+calling thread's frames and the running threads' targets (what the GC tracks, and the objects they refer to that it
 does not: floats, strings, bytes, arrays, other C objects), minus immortal
 objects and the finder's own, up to ``cap`` (the report notes a cut);
 gathered again every ``refresh`` seconds, so that objects made later are
@@ -46,8 +46,9 @@ walk, some tens of milliseconds per 10,000 objects) and pauses sampling
 meanwhile, so that its own references are not counted.  To name where an
 object lives, the report reads module attributes, dict items, instance
 ``__dict__``s (which makes CPython build the dict of an instance that had
-none) and the locals of frames that are not the top frame of a running
-thread.
+none), the calling thread's frame locals, and the arguments and closure
+cells of other threads' targets (another thread's frame locals are never
+read: that would race with the thread rebinding them).
 """
 
 from __future__ import annotations
