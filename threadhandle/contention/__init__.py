@@ -89,9 +89,9 @@ def _gil_enabled() -> bool:
     return check() if check is not None else True
 
 
-# Per candidate: [type, sweeps, changes, locked, refreshes, info]; info is
-# (repr, where, kind, facts) once described.
-_TYPE, _SWEEPS, _CHANGES, _LOCKED, _REFRESHES, _INFO = range(6)
+# Per candidate: [type, sweeps, changes, locked, info]; info is (repr,
+# where, kind, facts) once described.
+_TYPE, _SWEEPS, _CHANGES, _LOCKED, _INFO = range(5)
 
 
 class Finder:
@@ -203,11 +203,10 @@ class Finder:
         for obj, change, lock in zip(self._current, changes, locked):
             record = records.get(id(obj))
             if record is None or record[_TYPE] is not type(obj):
-                record = records[id(obj)] = [type(obj), 0, 0, 0, 0, None]
+                record = records[id(obj)] = [type(obj), 0, 0, 0, None]
             record[_SWEEPS] += sweeps
             record[_CHANGES] += change
             record[_LOCKED] += lock
-            record[_REFRESHES] += 1
         self._describe_leaders()
 
     def _describe_leaders(self) -> None:
@@ -288,16 +287,11 @@ class Finder:
                 continue
             text, where, kind, facts = record[_INFO]
             sweeps = record[_SWEEPS]
-            refcount_share = record[_CHANGES] / sweeps
-            lock_share = record[_LOCKED] / sweeps
-            long_lived = record[_REFRESHES] >= 2 or kind in ("global",
-                                                             "attr")
             entries.append(Entry(
                 type=facts.type_name, repr=text, where=where, kind=kind,
                 sweeps=sweeps, refcount_changes=record[_CHANGES],
                 lock_held=record[_LOCKED],
-                remedy=remedy(facts, kind, lock_share, refcount_share,
-                              long_lived),
+                remedy=remedy(facts, kind, record[_LOCKED] / sweeps),
                 facts=vars(facts).copy(), id=key))
         entries.sort(key=lambda entry: -entry.score)
         return Report(entries=entries, seconds=seconds, sweeps=self._swept,

@@ -212,7 +212,11 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
     breadth first (the shortest name wins)."""
     places: dict = {}
     seen = set(exclude)
-    queue: deque = deque()
+    # The program's own roots (__main__ and its modules, the calling
+    # thread's frames, the threads' targets) are searched deeper first, the
+    # standard library's and site-packages' modules after.
+    program: deque = deque()
+    library: deque = deque()
 
     def reached(value, place):
         if id(value) in targets and id(value) not in places:
@@ -225,6 +229,7 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
         if module is None or _skipped_module(name):
             continue
         seen.add(id(module))
+        queue = library if _module_order(name)[0] >= 2 else program
         for attribute, value in list(vars(module).items()):
             reached(value, (f"{name}.{attribute}", "global", module))
             queue.append((value, f"{name}.{attribute}"))
@@ -235,28 +240,30 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
         for name, value in list(frame.f_locals.items()):
             reached(value, (f"{where} {name} (thread {thread})", "local",
                             None))
-            queue.append((value, f"{where} {name}"))
+            program.append((value, f"{where} {name}"))
     for value, text in thread_targets(skip_threads):
         kind = "cell" if text.startswith("closure") else "local"
         reached(value, (text, kind, None))
-        queue.append((value, text))
-    nodes = 0
-    while queue and len(places) < len(targets) and nodes < max_nodes:
-        obj, path = queue.popleft()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        nodes += 1
-        try:
-            edges = list(_edges(obj, path))
-        except Exception:  # noqa: BLE001 - odd objects: look elsewhere
-            continue
-        for child, text, kind in edges:
-            key = id(child)
-            if key in targets and key not in places:
-                places[key] = (text, kind, obj)
-            if kind != "key" and key not in seen:
-                queue.append((child, text))
+        program.append((value, text))
+    for queue in (program, library):
+        nodes = 0
+        while queue and len(places) < len(targets) and nodes < max_nodes:
+            obj, path = queue.popleft()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            nodes += 1
+            try:
+                edges = list(_edges(obj, path))
+            except Exception:  # noqa: BLE001 - odd objects: look elsewhere
+                continue
+            for child, text, kind in edges:
+                key = id(child)
+                if key in targets and key not in places:
+                    places[key] = (text, kind, obj)
+                if kind != "key" and key not in seen:
+                    queue.append((child, text))
+        queue.clear()
     for key, obj in targets.items():
         if key not in places:
             places[key] = _referrer_place(obj, exclude)

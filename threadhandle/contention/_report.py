@@ -105,10 +105,10 @@ class Entry:
         return data
 
 
-def remedy(facts: Facts, kind: str, lock_share: float,
-           refcount_share: float, long_lived: bool) -> str:
+def remedy(facts: Facts, kind: str, lock_share: float) -> str:
     """What to do about one contended object (README: "Find what
-    contends")."""
+    contends").  Whether it lives long is the user's knowledge: the
+    remedies that suit only long-lived objects say so."""
     if lock_share >= THRESHOLD:
         return ("lock held: threads write it at once, and no handle helps; "
                 "give each thread its own object and merge, or write less "
@@ -120,28 +120,22 @@ def remedy(facts: Facts, kind: str, lock_share: float,
     if kind == "key" and facts.type_name == "str":
         return ("a dict key made at run time, counted by each lookup: "
                 "intern the keys (sys.intern) where they are made")
+    immortal = ("; or threadhandle.immortalize(obj) if it lives as long as "
+                "the program (it is then never freed)")
     if kind in ("attr", "item") and not facts.gc_tracked:
         return ("a value read from a shared object: read it once per "
-                "thread into a local, or keep per-thread copies"
-                + ("; or threadhandle.immortalize(value) if it lives as "
-                   "long as the program" if long_lived else ""))
+                "thread into a local, or keep per-thread copies" + immortal)
     if not facts.gc_tracked:
-        text = ("not tracked by the GC: a ThreadHandle per thread "
-                "(local_handle(obj) where it is used)")
-        if long_lived:
-            text += ("; or threadhandle.immortalize(obj) if it lives as "
-                     "long as the program")
-        return text
+        return ("not tracked by the GC: a ThreadHandle per thread "
+                "(local_handle(obj) where it is used)" + immortal)
     if facts.deferred:
         return ("deferred already, so C code counts it (a method taken "
                 "by C, a buffer, an operand): a ThreadHandle per thread, "
                 "or local_handle(obj)")
-    if HAS_DEFERRED and long_lived:
-        return ("threadhandle.enable_deferred_refcount(obj) once (it is "
-                "then freed by the GC, not at its last reference); or a "
-                "ThreadHandle per thread")
     if HAS_DEFERRED:
-        return "a ThreadHandle per thread (local_handle(obj) where it is used)"
+        return ("if it lives long, threadhandle.enable_deferred_refcount(obj)"
+                " once (it is then freed by the GC, not at its last "
+                "reference); else a ThreadHandle per thread")
     return ("a ThreadHandle per thread (local_handle(obj) where it is "
             "used); 3.13 has no deferred reference counting")
 
