@@ -114,7 +114,7 @@ def test_global_dict_hammered_is_first_and_named():
     assert first.refcount_share >= contention.THRESHOLD
     assert first.cause == "refcount"
     if HAS_DEFERRED:
-        assert "enable_deferred_refcount" in first.remedy
+        assert "enable_deferred_refcount" in first.remedy, first.remedy
     else:
         assert "ThreadHandle" in first.remedy
     assert f"{__name__}.QUIET" not in by_where(report)
