@@ -164,11 +164,12 @@ class Finder:
             raise RuntimeError("this Finder was started already")
         self._sampler = _Sampler(self._duty, self._rate)
         self._sampler.start()
-        self._started = time.monotonic()
         self._thread = threading.Thread(
             target=self._run, name=_THREAD_NAME, daemon=True)
         with self._lock:
             self._install(self._candidates())
+        # Sampling time: from the first set of candidates on.
+        self._started = time.monotonic()
         self._thread.start()
         return self
 
