@@ -75,10 +75,16 @@ def write_list():
     WRITTEN[5] = 1
 
 
+# In a test session the candidates are many (every object the session
+# made): half a core gives the sampler enough sweeps in a second.
+DUTY = 0.5
+
+
 def sample_until(found, seconds=SECONDS, attempts=3, **options):
     """Sample for `seconds` until found(report) holds, at most `attempts`
     times (a shared machine may leave the threads too little CPU in one
     window); the last report."""
+    options.setdefault("duty", DUTY)
     for _ in range(attempts):
         report = contention.sample(seconds, **options)
         if UNDER_TSAN or found(report):
@@ -167,7 +173,7 @@ def test_own_copies_and_handles_are_not_reported():
         thread.start()
     try:
         ready.wait()
-        report = contention.sample(SECONDS)
+        report = contention.sample(SECONDS, duty=DUTY)
     finally:
         RUNNING = False
         for thread in pool:
@@ -193,8 +199,11 @@ def test_float_attribute_of_a_shared_instance_is_a_value():
 
 @needs_free_threading
 def test_list_written_by_two_threads_is_lock_held():
-    report = hammer(write_list, found=lambda report: (
-        f"{__name__}.WRITTEN" in by_where(report)))
+    def found(report):
+        entry = by_where(report).get(f"{__name__}.WRITTEN")
+        return entry is not None and entry.cause == "lock"
+
+    report = hammer(write_list, found=found)
     check_findings()
     entry = by_where(report).get(f"{__name__}.WRITTEN")
     assert entry is not None, str(report)

@@ -96,13 +96,20 @@ def gather(cap: int, exclude: set, skip_threads: set) -> tuple:
     immortal ones and without those in `exclude` (ids; nothing is
     traversed through them)."""
     seen = set(exclude)
-    level = []
+    # The program's roots first (its modules, the calling thread's frames,
+    # the threads' targets), the library's modules last: within a level of
+    # the walk, the cap cuts what comes last.
+    program, library = [], []
     for name in sorted(list(sys.modules), key=_module_order):
         module = sys.modules.get(name)
         if module is not None and not _skipped_module(name):
-            level.append(module)
+            (library if _module_order(name)[0] >= 2 else program).append(
+                module)
+    level = program
     for frame, _ in thread_frames(skip_threads):
         level.extend(frame.f_locals.values())
+    level.extend(value for value, _ in thread_targets(skip_threads))
+    level.extend(library)
     found = []
     cut = False
     # Level by level, with one gc.get_referents call per level: on
