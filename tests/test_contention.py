@@ -226,6 +226,17 @@ def start_readers(table, stop):
     return readers
 
 
+def assert_first_named(report, kind, prefix):
+    """The report's first entry was reached as `kind`, its place starts with
+    `prefix`; the entry."""
+    check_findings()
+    top = report.top(1)
+    assert top, str(report)
+    assert top[0].kind == kind, str(report)
+    assert top[0].where.startswith(prefix), top[0].where
+    return top[0]
+
+
 @needs_free_threading
 def test_a_frame_local_is_named():
     # table is a local of this frame, which calls the finder.
@@ -238,11 +249,8 @@ def test_a_frame_local_is_named():
         stop.set()
         for thread in readers:
             thread.join(30)
-    check_findings()
-    first = report.top(1)[0]
-    assert first.kind == "local", str(report)
-    assert first.where.startswith(
-        "test_a_frame_local_is_named() test_contention.py:")
+    first = assert_first_named(
+        report, "local", "test_a_frame_local_is_named() test_contention.py:")
     assert " table " in first.where
 
 
@@ -264,10 +272,8 @@ def test_a_closure_cell_of_another_threads_target_is_named():
     finally:
         stop.set()
         owning.join(30)
-    check_findings()
-    first = report.top(1)[0]
-    assert first.kind == "cell", str(report)
-    assert first.where.startswith(
+    assert_first_named(
+        report, "cell",
         "closure cell table of start_readers.<locals>.reader() (thread ")
 
 
