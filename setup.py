@@ -8,7 +8,7 @@ from setuptools import Extension, setup
 
 C_SOURCES = [
     "handles.c", "lookup.c", "attributes.c", "forward.c", "install.c", "local.c",
-    "immortal.c",
+    "immortal.c", "sampler.c",
 ]
 HEADERS = ["handle.h", "compat.h", "internals.h"]
 

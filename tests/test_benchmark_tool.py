@@ -352,3 +352,31 @@ def test_only_a_full_run_writes_the_default_files(args, variant):
     assert path.parent == report.RESULTS_DIR
     assert path.name == f"scaling-{report.interpreter_tag()}{variant}.png"
     assert report.output_path("none", ".png", variant) is None
+
+
+def test_find_contention_with_a_partial_run(tmp_path):
+    """--find-contention runs the finder on the selected cases only and
+    prints its table (a verdict needs timing: with --batches 0 the cells
+    only name what the finder found); on a GIL build it says why not."""
+    import sysconfig
+    out = own_folder(tmp_path) / "find.json"
+    result = subprocess.run(
+        [sys.executable, "-P", str(SCALING), *QUICK, "--json", str(out),
+         "--batches", "0", "--workloads", "getitem,setitem",
+         "--proxies", "global,own", "--find-contention",
+         "--find-seconds", "0.5"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    free_threaded = (sysconfig.get_config_var("Py_GIL_DISABLED")
+                     and not sys._is_gil_enabled())
+    if not free_threaded:
+        assert "--find-contention: skipped" in result.stderr
+        assert "no reference-count contention" in result.stderr
+        return
+    table = result.stdout.split("Contention finder on ground truth")[1]
+    rows = {line.split()[0]: line for line in table.splitlines()
+            if line.startswith(("d[5]", "l[5]"))}
+    assert set(rows) == {"d[5]", "l[5]"}
+    assert "not judged (no timing): 4" in table
+    # Own copies share nothing: the finder names nothing there.
+    assert all(line.rstrip().endswith("nothing") for line in rows.values())

@@ -29,6 +29,10 @@ scored 200 samples
 first three: [18.4, 20.3, 18.3]
 total: 3800.7
 """,
+    "shared_prices.py": """\
+orders per thread: 200000
+totals: 550000.00 550000.00
+""",
     "local_handle_callbacks.py": """\
 orders that can be filled: 49
 at most one handle per worker: True

@@ -36,6 +36,8 @@ SDIST_FILES = {
     "threadhandle/forward.c", "threadhandle/attributes.c",
     "threadhandle/install.c", "threadhandle/handles.c",
     "threadhandle/lookup.c", "threadhandle/local.c",
+    "threadhandle/sampler.c", "threadhandle/contention/__init__.py",
+    "threadhandle/contention/__main__.py",
     "threadhandle/handle.h", "threadhandle/compat.h",
     "threadhandle/internals.h",
     # The docs, and what tests/test_docs.py needs to check them there.

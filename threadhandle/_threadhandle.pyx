@@ -31,6 +31,7 @@ cdef extern from "Python.h":
 
 cdef extern from "compat.h":
     int th_enable_deferred_refcount(object op)
+    int th_is_immortal(object op)
 
 cdef extern from "internals.h":
     # 1 where attributes.c reads inline values (3.14t), else 0.
@@ -63,6 +64,16 @@ cdef extern from "handle.h":
     # the instance layout.
     # (Cython names the struct __pyx_obj_<module path>_<class>.)
     int TH_LAYOUT_MATCHES "TH_LAYOUT_MATCHES(__pyx_obj_12threadhandle_13_threadhandle_ThreadHandle)"
+    # sampler.c
+    ctypedef struct th_sampler
+    int th_sampler_available()
+    th_sampler *th_sampler_new(double duty, double max_rate) except NULL
+    int th_sampler_start(th_sampler *s) except -1
+    object th_sampler_swap(th_sampler *s, object objects)
+    void th_sampler_resume(th_sampler *s)
+    object th_sampler_stats(th_sampler *s)
+    void th_sampler_stop(th_sampler *s)
+    void th_sampler_free(th_sampler *s)
 
 
 # The handled object is set once and never changes, not even by the GC: a
@@ -474,6 +485,54 @@ def _check_forward_slots(type cls):
     """RuntimeError unless cls has every slot of th_forward_slots, as
     ThreadHandle must (checked at import; here for tests)."""
     th_check_forward_slots(<PyTypeObject *>cls)
+
+
+# --- the contention finder's sampler (sampler.c); threadhandle.contention
+# drives it and documents it.
+
+cdef class _Sampler:
+    """_Sampler(duty, max_rate): a thread that reads the reference counts
+    and locks of a set of candidate objects over and over (free-threaded
+    builds only; elsewhere RuntimeError).  It takes at most `duty` of one
+    core and sweeps at most `max_rate` times a second.
+
+    swap(objects) hands it a new tuple of candidates (None: none) and
+    returns the previous set's counts, (sweeps, changes, locked), changes
+    and locked being lists in the order of that tuple; sampling is then
+    paused until resume(), so that the caller can drop the references it
+    took meanwhile without them being counted.  stats() is (sweeps over
+    all sets, busy seconds, candidates now); stop() ends the thread.
+    """
+    cdef th_sampler *sampler
+
+    def __cinit__(self, double duty, double max_rate):
+        self.sampler = th_sampler_new(duty, max_rate)
+
+    def __dealloc__(self):
+        th_sampler_free(self.sampler)
+
+    def start(self):
+        th_sampler_start(self.sampler)
+
+    def swap(self, objects):
+        return th_sampler_swap(self.sampler, objects)
+
+    def resume(self):
+        th_sampler_resume(self.sampler)
+
+    def stats(self):
+        return th_sampler_stats(self.sampler)
+
+    def stop(self):
+        th_sampler_stop(self.sampler)
+
+
+_SAMPLER_AVAILABLE = bool(th_sampler_available())
+
+
+def _is_immortal(obj):
+    """Whether obj is immortal (its reference count is never changed)."""
+    return bool(th_is_immortal(obj))
 
 
 cdef int _layout_matches = TH_LAYOUT_MATCHES

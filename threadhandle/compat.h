@@ -106,17 +106,18 @@ th_enable_deferred_refcount(PyObject *op)
 }
 
 /* Whether op is immortal: its reference count is never changed and it is
- * never freed.  Free-threaded builds only (immortal.c asks nothing else). */
-#ifdef Py_GIL_DISABLED
+ * never freed.  3.11 has no immortal objects. */
 static inline int
 th_is_immortal(PyObject *op)
 {
-#  if PY_VERSION_HEX >= 0x030E0000
+#if PY_VERSION_HEX >= 0x030E0000
     return PyUnstable_IsImmortal(op);
-#  else
+#elif PY_VERSION_HEX >= 0x030C0000
     return _Py_IsImmortal(op);
-#  endif
-}
+#else
+    (void)op;
+    return 0;
 #endif
+}
 
 #endif /* THREADHANDLE_COMPAT_H */

@@ -18,9 +18,13 @@
  *   and unwrapping                     nesting limit)
  *   lookups on a type   lookup.c      (the real MRO, special methods)
  *   immortalize(obj)    immortal.c    (making an object immortal)
+ *   contention finder   sampler.c     (the sampling thread that reads
+ *                                      candidates' refcounts and locks;
+ *                                      threadhandle/contention drives it)
  *
  * Calls go one way: install.c -> forward.c -> attributes.c -> lookup.c, and
- * everything -> handles.c; handles.c and lookup.c call no other file.
+ * everything -> handles.c; handles.c, lookup.c, immortal.c and sampler.c
+ * call no other file.
  */
 #ifndef THREADHANDLE_HANDLE_H
 #define THREADHANDLE_HANDLE_H
@@ -102,5 +106,16 @@ PyObject *th_local_handle(PyObject *obj);
 int th_release_local_handle(PyObject *obj);
 int th_clear_local_handles(void);
 PyObject *th_thread_handles(void);
+
+/* sampler.c (free-threaded builds; elsewhere th_sampler_new() raises) */
+typedef struct th_sampler th_sampler;
+int th_sampler_available(void);
+th_sampler *th_sampler_new(double duty, double max_rate);
+int th_sampler_start(th_sampler *s);
+PyObject *th_sampler_swap(th_sampler *s, PyObject *objects);
+void th_sampler_resume(th_sampler *s);
+PyObject *th_sampler_stats(th_sampler *s);
+void th_sampler_stop(th_sampler *s);
+void th_sampler_free(th_sampler *s);
 
 #endif /* THREADHANDLE_HANDLE_H */

@@ -229,6 +229,15 @@ def parse_args(argv: list | None):
     parser.add_argument("--callgrind-ops", type=int, default=20_000,
                         metavar="N",
                         help="operations per callgrind run (default 20000)")
+    parser.add_argument("--find-contention", action="store_true",
+                        help="also run threadhandle.contention's finder "
+                             "during a 2-thread run of every case and print "
+                             "whether it named the known cause (free-"
+                             "threaded builds; see groundtruth.py)")
+    parser.add_argument("--find-seconds", type=float, default=1.5,
+                        metavar="S",
+                        help="length of each --find-contention run "
+                             "(default 1.5)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the run order shuffle (default 0)")
     args = parser.parse_args(argv)
@@ -240,6 +249,8 @@ def parse_args(argv: list | None):
             setattr(args, name, default)
     if args.ops < 1 or args.runs < 1 or args.batches < 0:
         parser.error("--ops and --runs must be >= 1, --batches >= 0")
+    if not args.find_seconds > 0:
+        parser.error("--find-seconds must be > 0")
     if 1 not in args.threads:
         args.threads = [1] + args.threads   # ns/op and scaling need it
     return args
@@ -332,6 +343,18 @@ def main(argv: list | None = None) -> int:
             print()
             print(report.callgrind_table(workloads, proxies, by_key,
                                          callgrind))
+
+    if args.find_contention:
+        from scaling.groundtruth import find_contention
+        try:
+            import threadhandle.contention as finder
+            finder.Finder(objects=()).start().stop()
+        except Exception as exc:  # not installed, a GIL build, ...
+            progress(f"--find-contention: skipped ({exc})")
+        else:
+            print()
+            print(find_contention(cases, workloads, proxies, summary,
+                                  args.find_seconds))
 
     report.print_problems(proxies, by_key, callgrind)
     settings["callgrind_ops"] = args.callgrind_ops if args.callgrind else None

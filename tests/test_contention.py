@@ -1,0 +1,425 @@
+"""threadhandle.contention: the finder names the objects threads contend
+on, where they live and what to do; it reports nothing for objects that do
+not contend; its CLI keeps the program's behaviour and exit status and
+reports bad input in one line.
+
+Each sampling test runs two threads for about a second.  On a GIL build
+only the message that there is nothing to find is tested."""
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import threading
+import time
+
+import pytest
+
+from threadhandle import ThreadHandle
+from threadhandle import contention
+
+from conftest import FREE_THREADED
+
+GIL = not FREE_THREADED or sys._is_gil_enabled()
+needs_free_threading = pytest.mark.skipif(
+    GIL, reason="reference-count contention exists only without a GIL")
+# The sampling tests run their own threads and measure the whole process.
+pytestmark = pytest.mark.thread_unsafe(
+    reason="samples the whole process while its own threads run")
+
+SECONDS = 1.0
+# Under ThreadSanitizer (make tsan) Python runs many times slower: the
+# finder has too few sweeps for its findings to be checked, and the tests
+# only run it (TSan checks the sampler and the finder for races).
+UNDER_TSAN = "--with-thread-sanitizer" in (
+    sysconfig.get_config_var("CONFIG_ARGS") or "")
+
+
+def check_findings():
+    if UNDER_TSAN:
+        pytest.skip("ran under ThreadSanitizer, too slow for the findings "
+                    "to be checked")
+HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)
+
+HAMMERED = {i: i for i in range(100)}
+QUIET = {i: i for i in range(100)}
+WRITTEN = [0] * 10
+HANDLED = {i: i for i in range(100)}
+
+
+class Point:
+    def __init__(self):
+        self.x = float("1.5")
+
+
+POINT = Point()
+# Objects each thread owns, listed here so that the finder can reach them.
+OWN = []
+RUNNING = False
+
+
+# The work of the sampled threads: module-level functions, which every
+# thread can call without contending (a nested function is an object like
+# any other: two threads calling it contend on it, and the finder says so).
+
+def read_hammered():
+    HAMMERED[5]
+
+
+def read_point_x():
+    POINT.x
+
+
+def write_list():
+    WRITTEN[5] = 1
+
+
+# In a test session the candidates are many (every object the session
+# made): half a core gives the sampler enough sweeps in a second.
+DUTY = 0.5
+
+
+def sample_until(found, seconds=SECONDS, attempts=3, **options):
+    """Sample for `seconds` until found(report) holds, at most `attempts`
+    times (a shared machine may leave the threads too little CPU in one
+    window); the last report."""
+    options.setdefault("duty", DUTY)
+    for _ in range(attempts):
+        report = contention.sample(seconds, **options)
+        if UNDER_TSAN or found(report):
+            break
+    return report
+
+
+def first_where(report):
+    top = report.top(1)
+    return top[0].where if top else None
+
+
+def hammer(work, threads=2, seconds=SECONDS, found=lambda report: True,
+           **options):
+    """Run work() in a loop in `threads` threads while sampling for
+    `seconds` (again while found(report) does not hold); the report."""
+    stop = threading.Event()
+    started = threading.Barrier(threads + 1)
+
+    def loop():
+        started.wait()
+        while not stop.is_set():
+            for _ in range(1000):
+                work()
+
+    pool = [threading.Thread(target=loop) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    try:
+        started.wait()
+        return sample_until(found, seconds, **options)
+    finally:
+        stop.set()
+        for thread in pool:
+            thread.join(30)
+
+
+def by_where(report):
+    return {entry.where: entry for entry in report.top(50)}
+
+
+@needs_free_threading
+def test_global_dict_hammered_is_first_and_named():
+    report = hammer(read_hammered, found=lambda report: first_where(report)
+                    == f"{__name__}.HAMMERED")
+    check_findings()
+    first = report.top(1)[0]
+    assert first.where == f"{__name__}.HAMMERED"
+    assert first.kind == "global"
+    assert first.type == "dict"
+    assert first.refcount_share >= contention.THRESHOLD
+    assert first.cause == "refcount"
+    if HAS_DEFERRED:
+        assert "enable_deferred_refcount" in first.remedy, first.remedy
+    else:
+        assert "ThreadHandle" in first.remedy
+    assert f"{__name__}.QUIET" not in by_where(report)
+    # The report's forms agree.
+    data = report.to_dict()
+    assert data["entries"][0]["where"] == first.where
+    assert json.loads(report.to_json())["sweeps"] == report.sweeps > 0
+    assert first.where in str(report)
+
+
+@needs_free_threading
+def test_own_copies_and_handles_are_not_reported():
+    global RUNNING
+    own_objects = []
+    ready = threading.Barrier(3)
+
+    def use_own_and_handled():
+        # Each thread's own dict, and its own handle of a shared one, both
+        # reachable from the module (the finder looks at them).
+        own, handle = {i: i for i in range(100)}, ThreadHandle(HANDLED)
+        own_objects.extend((own, handle))
+        OWN.extend((own, handle))
+        ready.wait()
+        while RUNNING:
+            for _ in range(1000):
+                own[5]
+                handle[5]
+
+    RUNNING = True
+    pool = [threading.Thread(target=use_own_and_handled) for _ in range(2)]
+    for thread in pool:
+        thread.start()
+    try:
+        ready.wait()
+        report = contention.sample(SECONDS, duty=DUTY)
+    finally:
+        RUNNING = False
+        for thread in pool:
+            thread.join(30)
+        OWN.clear()
+    check_findings()
+    watched = {id(obj) for obj in own_objects} | {id(HANDLED)}
+    assert len(watched) == 5
+    assert not [entry for entry in report.top(50) if entry.id in watched]
+
+
+@needs_free_threading
+def test_float_attribute_of_a_shared_instance_is_a_value():
+    report = hammer(read_point_x, found=lambda report: (
+        f"{__name__}.POINT.x" in by_where(report)))
+    check_findings()
+    value = by_where(report).get(f"{__name__}.POINT.x")
+    assert value is not None, str(report)
+    assert value.type == "float" and value.kind == "attr"
+    assert "value read from a shared object" in value.remedy
+    assert "immortalize" in value.remedy
+
+
+@needs_free_threading
+def test_list_written_by_two_threads_is_lock_held():
+    def found(report):
+        entry = by_where(report).get(f"{__name__}.WRITTEN")
+        return entry is not None and entry.cause == "lock"
+
+    report = hammer(write_list, found=found)
+    check_findings()
+    entry = by_where(report).get(f"{__name__}.WRITTEN")
+    assert entry is not None, str(report)
+    assert entry.lock_share >= contention.THRESHOLD
+    assert entry.cause == "lock"
+    assert "no handle helps" in entry.remedy
+
+
+def start_readers(table, stop):
+    """Two threads that read table[5] until stop is set, through a closure
+    cell (reading a cell takes a reference)."""
+    def reader():
+        while not stop.is_set():
+            for _ in range(1000):
+                table[5]
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    return readers
+
+
+def assert_first_named(report, kind, prefix):
+    """The report's first entry was reached as `kind`, its place starts with
+    `prefix`; the entry."""
+    check_findings()
+    top = report.top(1)
+    assert top, str(report)
+    assert top[0].kind == kind, str(report)
+    assert top[0].where.startswith(prefix), top[0].where
+    return top[0]
+
+
+@needs_free_threading
+def test_a_frame_local_is_named():
+    # table is a local of this frame, which calls the finder.
+    table = {i: -i for i in range(50)}
+    stop = threading.Event()
+    readers = start_readers(table, stop)
+    try:
+        report = sample_until(lambda report: report.top())
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(30)
+    first = assert_first_named(
+        report, "local", "test_a_frame_local_is_named() test_contention.py:")
+    assert " table " in first.where
+
+
+@needs_free_threading
+def test_a_closure_cell_of_another_threads_target_is_named():
+    stop = threading.Event()
+
+    def owner():
+        # The locals of another thread's frames are not read (that would
+        # race with the thread); its target's closure cells are.
+        for thread in start_readers({i: -i for i in range(50)}, stop):
+            thread.join()
+
+    owning = threading.Thread(target=owner)
+    owning.start()
+    try:
+        time.sleep(0.1)
+        report = sample_until(lambda report: report.top())
+    finally:
+        stop.set()
+        owning.join(30)
+    assert_first_named(
+        report, "cell",
+        "closure cell table of start_readers.<locals>.reader() (thread ")
+
+
+@needs_free_threading
+def test_the_cap_cuts_and_says_so():
+    report = hammer(read_hammered, seconds=0.5, cap=50)
+    assert report.candidates == 50
+    assert any("cap" in note for note in report.notes)
+    assert "note: the cap cut" in str(report)
+
+
+@needs_free_threading
+def test_named_objects_only():
+    report = hammer(read_hammered, objects=[QUIET, HAMMERED],
+                    found=lambda report: report.top())
+    assert report.candidates == 2
+    check_findings()
+    assert [entry.where for entry in report.top()] == [
+        f"{__name__}.HAMMERED"]
+
+
+def test_bad_options():
+    with pytest.raises(ValueError):
+        contention.Finder(cap=0)
+    with pytest.raises(ValueError):
+        contention.Finder(duty=1.5)
+    with pytest.raises(ValueError):
+        contention.sample(0)
+
+
+@pytest.mark.skipif(not GIL, reason="a GIL build")
+def test_gil_build_says_there_is_nothing_to_find():
+    with pytest.raises(contention.ContentionUnavailable,
+                       match="no reference-count contention to find"):
+        contention.sample(0.1)
+
+
+# --------------------------------------------------------------------------
+# The CLI
+# --------------------------------------------------------------------------
+
+PROGRAM = textwrap.dedent("""\
+    import sys, threading, time
+    TABLE = {i: i for i in range(100)}
+    def work():
+        end = time.monotonic() + %g
+        while time.monotonic() < end:
+            for _ in range(1000):
+                TABLE[5]
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    print("ran as", __name__, sys.argv[1:])
+    sys.exit(int(sys.argv[1]))
+    """)
+
+
+def cli(*args, cwd):
+    # -P: the installed threadhandle; PYTHONPATH: the test's -m modules.
+    env = dict(os.environ, PYTHONPATH=str(cwd))
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "threadhandle.contention", *args],
+        capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+
+
+def assert_clean_error(result, words):
+    assert result.returncode == 2, result
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+
+
+def test_cli_no_such_script(tmp_path):
+    assert_clean_error(cli("missing.py", cwd=tmp_path),
+                       "cannot open script 'missing.py'")
+
+
+def test_cli_no_such_module(tmp_path):
+    assert_clean_error(cli("-m", "no_such_module_xyz", cwd=tmp_path),
+                       "no module 'no_such_module_xyz'")
+
+
+def test_cli_syntax_error(tmp_path):
+    (tmp_path / "bad.py").write_text("def (:\n")
+    assert_clean_error(cli("bad.py", cwd=tmp_path), "SyntaxError")
+
+
+@pytest.mark.parametrize("options", [["--duty", "0"], ["--duty", "2"],
+                                     ["--cap", "x"], ["--top", "-1"], []])
+def test_cli_bad_options(tmp_path, options):
+    (tmp_path / "ok.py").write_text("pass\n")
+    script = ["ok.py"] if options else []
+    result = cli(*options, *script, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "error" in result.stderr
+
+
+@pytest.mark.skipif(not GIL, reason="a GIL build")
+def test_cli_gil_message(tmp_path):
+    (tmp_path / "ok.py").write_text("print('ran')\n")
+    result = cli("ok.py", cwd=tmp_path)
+    assert_clean_error(result, "no reference-count contention to find")
+    assert "ran" not in result.stdout
+
+
+@needs_free_threading
+def test_cli_runs_the_program_and_keeps_its_status(tmp_path):
+    (tmp_path / "prog.py").write_text(PROGRAM % 1.5)
+    result = cli("--warmup", "0", "-q", "-o", "report.json", "prog.py", "3",
+                 cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "ran as __main__ ['3']" in result.stdout
+    assert "threadhandle.contention on" in result.stdout
+    assert result.stderr == ""
+    data = json.loads((tmp_path / "report.json").read_text())
+    check_findings()
+    assert data["entries"][0]["where"] == "__main__.TABLE", result.stdout
+
+
+@needs_free_threading
+def test_cli_module_and_progress(tmp_path):
+    (tmp_path / "progmod.py").write_text(PROGRAM % 1.5)
+    result = cli("--warmup", "0", "-m", "progmod", "0", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ran as __main__ ['0']" in result.stdout
+    assert "sweeps/s" in result.stderr and "candidates" in result.stderr
+    check_findings()
+    assert "__main__.TABLE" in result.stdout
+
+
+@needs_free_threading
+def test_cli_program_that_raises(tmp_path):
+    (tmp_path / "boom.py").write_text("def f():\n    raise KeyError('x')\nf()\n")
+    result = cli("--warmup", "0", "boom.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "KeyError: 'x'" in result.stderr
+    assert 'boom.py", line 2, in f' in result.stderr
+    assert "threadhandle" not in result.stderr.replace(
+        "threadhandle.contention:", "")
+
+
+@needs_free_threading
+def test_cli_program_ends_before_the_warmup(tmp_path):
+    (tmp_path / "quick.py").write_text("print('done')\n")
+    result = cli("--warmup", "30", "quick.py", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == "done\n"
+    assert "ended before sampling began" in result.stderr

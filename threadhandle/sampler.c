@@ -1,0 +1,426 @@
+/* The contention sampler: a thread of its own that reads, over and over,
+ * the header of a set of candidate objects and counts for each
+ *
+ *   - how often its shared reference count (ob_ref_shared) changed between
+ *     two consecutive reads: only threads other than the object's owner
+ *     touch that field, so a change means cross-thread refcount traffic;
+ *   - how many reads found its per-object lock (ob_mutex) held.
+ *
+ * Free-threaded builds only (the fields exist nowhere else); elsewhere
+ * th_sampler_new() fails with a clear message.  threadhandle.contention
+ * drives it (picking candidates, the report).
+ *
+ * The sampling thread is a plain OS thread, never attached to the
+ * interpreter: it calls no Python API, so it never holds up a
+ * stop-the-world pause of the GC.  The candidates are the items of a tuple
+ * to which the sampler holds a strong reference, taken (and dropped) by the
+ * attached thread that calls th_sampler_swap(); a tuple never changes its
+ * items, so the sampling thread can read them without a reference of its
+ * own.  It reads the header fields with relaxed atomic loads, as CPython's
+ * own readers of those fields do.
+ *
+ * Pacing: after each sweep the thread sleeps, so that its busy time is at
+ * most `duty` of the wall time (a fraction `duty` of one core, whatever the
+ * number of candidates) and two sweeps start at least `min_gap` apart.
+ * Sweeping back to back would see nothing on a machine whose CPUs are all
+ * busy: while the sampler runs, the thread it displaced does not touch
+ * any count, so consecutive reads only differ when the program ran between
+ * them.
+ */
+#include "handle.h"
+
+#if defined(Py_GIL_DISABLED) && !defined(_WIN32)
+#  define TH_SAMPLER_AVAILABLE 1
+#  include <errno.h>
+#  include <pthread.h>
+#  include <sched.h>
+#  include <time.h>
+#else
+#  define TH_SAMPLER_AVAILABLE 0
+#endif
+
+#if TH_SAMPLER_AVAILABLE
+
+/* One set of candidates and its counts, owned by the sampler between two
+ * swaps. */
+typedef struct {
+    PyObject *objects;          /* tuple; strong */
+    Py_ssize_t size;
+    uint64_t sweeps;            /* full sweeps counted over this set */
+    int baseline;               /* 1: the next sweep only reads */
+    Py_ssize_t *last_shared;    /* ob_ref_shared at the previous read */
+    uint64_t *changes;          /* reads that differed from the previous */
+    uint64_t *locked;           /* reads with ob_mutex held */
+} candidate_set;
+
+struct th_sampler {
+    pthread_t thread;
+    pthread_mutex_t mutex;      /* guards everything below */
+    pthread_cond_t wake;        /* a swap, a resume or stop */
+    int started;
+    int stopping;
+    int paused;                 /* set by a swap, cleared by resume */
+    double duty;                /* fraction of one core, 0 < duty <= 1 */
+    int64_t min_gap_ns;         /* between the starts of two sweeps */
+    candidate_set *set;         /* NULL: nothing to sample */
+    uint64_t total_sweeps;      /* over every set, for progress */
+    int64_t busy_ns;
+    int requests;               /* attached threads waiting for the mutex
+                                   (atomic, read without it) */
+};
+
+static int64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* One sweep: read every candidate's header once.  Called with the mutex
+ * held, by the sampling thread only. */
+static void
+sweep(candidate_set *set)
+{
+    PyObject **items = ((PyTupleObject *)set->objects)->ob_item;
+    int counting = !set->baseline;
+    for (Py_ssize_t i = 0; i < set->size; i++) {
+        /* The candidates are scattered in memory: ask for the header of
+         * one a few places ahead while this one is read. */
+        if (i + 8 < set->size) {
+            __builtin_prefetch(items[i + 8]);
+        }
+        PyObject *op = items[i];
+        Py_ssize_t shared = _Py_atomic_load_ssize_relaxed(&op->ob_ref_shared);
+        uint8_t lock_bits = _Py_atomic_load_uint8_relaxed(&op->ob_mutex._bits);
+        if (counting) {
+            set->changes[i] += shared != set->last_shared[i];
+            /* Bit 0 of a PyMutex: locked (_Py_LOCKED). */
+            set->locked[i] += lock_bits & 1;
+        }
+        set->last_shared[i] = shared;
+    }
+    if (counting) {
+        set->sweeps++;
+    }
+    set->baseline = 0;
+}
+
+static void
+timespec_after(struct timespec *ts, int64_t ns)
+{
+    clock_gettime(CLOCK_REALTIME, ts);   /* pthread_cond_timedwait's clock */
+    int64_t total = ts->tv_nsec + ns;
+    ts->tv_sec += (time_t)(total / 1000000000LL);
+    ts->tv_nsec = (long)(total % 1000000000LL);
+}
+
+static void *
+sampler_main(void *arg)
+{
+    th_sampler *s = (th_sampler *)arg;
+    pthread_mutex_lock(&s->mutex);
+    while (!s->stopping) {
+        if (s->paused || s->set == NULL || s->set->size == 0) {
+            pthread_cond_wait(&s->wake, &s->mutex);
+            continue;
+        }
+        int64_t start = now_ns();
+        sweep(s->set);
+        s->total_sweeps++;
+        int64_t busy = now_ns() - start;
+        s->busy_ns += busy;
+        /* Sleep (mutex released) so that busy / period <= duty, and at
+         * least the minimum gap; a swap or stop wakes us early. */
+        int64_t rest = (int64_t)(busy * (1.0 - s->duty) / s->duty);
+        if (rest < s->min_gap_ns - busy) {
+            rest = s->min_gap_ns - busy;
+        }
+        if (rest > 0) {
+            struct timespec until;
+            timespec_after(&until, rest);
+            pthread_cond_timedwait(&s->wake, &s->mutex, &until);
+        }
+        else if (__atomic_load_n(&s->requests, __ATOMIC_RELAXED) > 0) {
+            /* Sweeping flat out (duty 1): a mutex is not fair, so let
+             * those waiting for it have it before the next sweep. */
+            pthread_mutex_unlock(&s->mutex);
+            while (__atomic_load_n(&s->requests, __ATOMIC_RELAXED) > 0) {
+                sched_yield();
+            }
+            pthread_mutex_lock(&s->mutex);
+        }
+    }
+    pthread_mutex_unlock(&s->mutex);
+    return NULL;
+}
+
+/* Lock the sampler's mutex from an attached thread: detached while it
+ * waits, so that the wait never holds up a stop-the-world pause. */
+static void
+lock_detached(th_sampler *s)
+{
+    if (pthread_mutex_trylock(&s->mutex) != 0) {
+        __atomic_fetch_add(&s->requests, 1, __ATOMIC_RELAXED);
+        Py_BEGIN_ALLOW_THREADS
+        pthread_mutex_lock(&s->mutex);
+        Py_END_ALLOW_THREADS
+        __atomic_fetch_sub(&s->requests, 1, __ATOMIC_RELAXED);
+    }
+}
+
+static void
+set_free(candidate_set *set)
+{
+    if (set == NULL) {
+        return;
+    }
+    Py_XDECREF(set->objects);
+    PyMem_Free(set->last_shared);
+    PyMem_Free(set->changes);
+    PyMem_Free(set->locked);
+    PyMem_Free(set);
+}
+
+static candidate_set *
+set_new(PyObject *objects)
+{
+    if (!PyTuple_CheckExact(objects)) {
+        PyErr_SetString(PyExc_TypeError, "the candidates must be a tuple");
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(objects);
+    candidate_set *set = PyMem_Calloc(1, sizeof(candidate_set));
+    if (set == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    set->objects = Py_NewRef(objects);
+    set->size = n;
+    set->baseline = 1;
+    set->last_shared = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
+    set->changes = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
+    set->locked = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
+    if (!set->last_shared || !set->changes || !set->locked) {
+        set_free(set);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    return set;
+}
+
+/* (sweeps, [changes...], [locked...]) of a set the sampler no longer
+ * uses; None for no set. */
+static PyObject *
+set_counts(candidate_set *set)
+{
+    if (set == NULL) {
+        Py_RETURN_NONE;
+    }
+    PyObject *changes = PyList_New(set->size);
+    PyObject *locked = PyList_New(set->size);
+    if (changes == NULL || locked == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < set->size; i++) {
+        PyObject *c = PyLong_FromUnsignedLongLong(set->changes[i]);
+        if (c == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(changes, i, c);
+        PyObject *l = PyLong_FromUnsignedLongLong(set->locked[i]);
+        if (l == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(locked, i, l);
+    }
+    return Py_BuildValue("(KNN)", (unsigned long long)set->sweeps,
+                         changes, locked);
+error:
+    Py_XDECREF(changes);
+    Py_XDECREF(locked);
+    return NULL;
+}
+
+th_sampler *
+th_sampler_new(double duty, double max_rate)
+{
+    if (!(duty > 0.0 && duty <= 1.0)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "duty must be > 0 and <= 1 (a fraction of one core)");
+        return NULL;
+    }
+    if (!(max_rate > 0.0 && max_rate <= 1e6)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "max_rate must be > 0 and <= 1e6 sweeps per second");
+        return NULL;
+    }
+    th_sampler *s = PyMem_Calloc(1, sizeof(th_sampler));
+    if (s == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    s->duty = duty;
+    s->min_gap_ns = (int64_t)(1e9 / max_rate);
+    s->paused = 1;
+    pthread_mutex_init(&s->mutex, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    return s;
+}
+
+int
+th_sampler_start(th_sampler *s)
+{
+    lock_detached(s);
+    int err = s->started ? -1 : pthread_create(&s->thread, NULL,
+                                               sampler_main, s);
+    s->started |= err == 0;
+    pthread_mutex_unlock(&s->mutex);
+    if (err == -1) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "a sampler can be started only once");
+        return -1;
+    }
+    if (err != 0) {
+        errno = err;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *
+th_sampler_swap(th_sampler *s, PyObject *objects)
+{
+    candidate_set *new_set = NULL;
+    if (objects != Py_None) {
+        new_set = set_new(objects);
+        if (new_set == NULL) {
+            return NULL;
+        }
+    }
+    lock_detached(s);
+    candidate_set *old = s->set;
+    s->set = new_set;
+    s->paused = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mutex);
+    /* The sampling thread no longer sees `old`. */
+    PyObject *counts = set_counts(old);
+    set_free(old);
+    return counts;
+}
+
+void
+th_sampler_resume(th_sampler *s)
+{
+    lock_detached(s);
+    if (s->set != NULL) {
+        s->set->baseline = 1;
+    }
+    s->paused = 0;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mutex);
+}
+
+PyObject *
+th_sampler_stats(th_sampler *s)
+{
+    lock_detached(s);
+    unsigned long long sweeps = s->total_sweeps;
+    double busy = (double)s->busy_ns / 1e9;
+    Py_ssize_t size = s->set ? s->set->size : 0;
+    pthread_mutex_unlock(&s->mutex);
+    return Py_BuildValue("(Kdn)", sweeps, busy, size);
+}
+
+void
+th_sampler_stop(th_sampler *s)
+{
+    lock_detached(s);
+    /* Only the first call joins the thread. */
+    int join = s->started && !s->stopping;
+    s->stopping = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mutex);
+    if (join) {
+        Py_BEGIN_ALLOW_THREADS
+        pthread_join(s->thread, NULL);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+void
+th_sampler_free(th_sampler *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    th_sampler_stop(s);
+    set_free(s->set);
+    pthread_mutex_destroy(&s->mutex);
+    pthread_cond_destroy(&s->wake);
+    PyMem_Free(s);
+}
+
+#else  /* !TH_SAMPLER_AVAILABLE */
+
+th_sampler *
+th_sampler_new(double duty, double max_rate)
+{
+    (void)duty;
+    (void)max_rate;
+    PyErr_SetString(PyExc_RuntimeError,
+                    "the contention sampler needs a free-threaded build "
+                    "(3.13t, 3.14t): with a GIL there is no reference-count "
+                    "contention to find");
+    return NULL;
+}
+
+int
+th_sampler_start(th_sampler *s)
+{
+    (void)s;
+    return 0;
+}
+
+PyObject *
+th_sampler_swap(th_sampler *s, PyObject *objects)
+{
+    (void)s;
+    (void)objects;
+    Py_RETURN_NONE;
+}
+
+void
+th_sampler_resume(th_sampler *s)
+{
+    (void)s;
+}
+
+PyObject *
+th_sampler_stats(th_sampler *s)
+{
+    (void)s;
+    return Py_BuildValue("(Kdn)", 0ULL, 0.0, (Py_ssize_t)0);
+}
+
+void
+th_sampler_stop(th_sampler *s)
+{
+    (void)s;
+}
+
+void
+th_sampler_free(th_sampler *s)
+{
+    (void)s;
+}
+
+#endif  /* TH_SAMPLER_AVAILABLE */
+
+int
+th_sampler_available(void)
+{
+    return TH_SAMPLER_AVAILABLE;
+}
