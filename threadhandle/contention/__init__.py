@@ -49,6 +49,12 @@ object lives, the report reads module attributes, dict items, instance
 none), the calling thread's frame locals, and the arguments and closure
 cells of other threads' targets (another thread's frame locals are never
 read: that would race with the thread rebinding them).
+
+The defaults: ``DEFAULT_CAP`` candidates at most, ``DEFAULT_REFRESH``
+seconds between gatherings, ``DEFAULT_DUTY`` of one core and
+``DEFAULT_RATE`` sweeps a second at most; an object is reported from
+``THRESHOLD`` (a share of the sweeps) with at least 10 changes or reads
+with its lock held.
 """
 
 from __future__ import annotations
