@@ -1,7 +1,7 @@
 """numpy with handles: numpy's functions (np.dot, np.sum, ...) answer for
 a handle exactly as for its object (ThreadHandle.__array_function__); the
 conversions numpy does itself (np.asarray(h), ufunc operands) are the
-README's known differences, pinned here."""
+known differences (docs/forwarding.md), pinned here."""
 import os
 
 import pytest
@@ -151,7 +151,7 @@ def test_methods_and_operators_with_the_handle_first():
     assert memoryview(h).tobytes() == memoryview(w).tobytes()
 
 
-# --- known differences (README): conversions numpy does itself.
+# --- known differences (docs/forwarding.md): conversions numpy does itself.
 
 def test_known_difference_asarray_of_a_handle_of_an_array():
     # numpy tries the buffer protocol first, which every handle has: the

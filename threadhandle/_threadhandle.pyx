@@ -232,7 +232,7 @@ cdef class ThreadHandle:
     # numpy looks up __array__, __array_interface__ and __array_struct__ on
     # the instance, where a handle answers for its object, and tries the
     # buffer first: conversions (np.asarray(h), ufunc operands) are in the
-    # README's known differences.
+    # known differences (docs/forwarding.md).
 
     def __array_function__(self, func, types, args, kwargs):
         # np.dot(h, x), np.sum(h), np.concatenate([h, ...]): the function

@@ -106,7 +106,7 @@ class Entry:
 
 
 def remedy(facts: Facts, kind: str, lock_share: float) -> str:
-    """What to do about one contended object (README: "Find what
+    """What to do about one contended object (docs/guide.md: "Find what
     contends").  Whether it lives long is the user's knowledge: the
     remedies that suit only long-lived objects say so."""
     if lock_share >= THRESHOLD:
