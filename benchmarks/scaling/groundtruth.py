@@ -21,7 +21,7 @@ from .workloads import EMPTY_LOOP
 
 CONTENDED_BELOW = 0.8
 # Cases where a value read from a shared object is a known cause too.
-VALUE_CAUSE = {"model_attr": ("m", "w")}
+VALUE_CAUSE = {"model_attr": ("m", "w"), "dataclass_attr": ("p", "x")}
 LOCK_CAUSE = {"setitem"}
 
 
