@@ -134,6 +134,11 @@ at_thread_end(void *data)
     void *next_data = hook->next_data;
     hook->next = NULL;
     hook->next_data = NULL;
+    /* The hooks are called now: nothing of them may be called again. */
+    if (tstate->on_delete == at_thread_end && tstate->on_delete_data == hook) {
+        tstate->on_delete = NULL;
+        tstate->on_delete_data = NULL;
+    }
 
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
