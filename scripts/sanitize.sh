@@ -49,10 +49,11 @@ ensure_packages() {
     "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# make_venv DIR PYTHON: a venv with the build requirements and the test
-# extra's requirements (read from pyproject.toml), made once.
+# make_venv DIR PYTHON [LEAVE_OUT]: a venv with the build requirements and
+# the test extra's requirements (read from pyproject.toml), made once; the
+# requirements whose name is LEAVE_OUT (a grep -E pattern) are left out.
 make_venv() {
-    local venv=$1 python=$2
+    local venv=$1 python=$2 leave_out=${3:-}
     if [ ! -f "$venv/.sanitize-ready" ]; then
         say "creating $venv from $python"
         rm -rf "$venv"
@@ -62,6 +63,10 @@ make_venv() {
         "$venv/bin/python" -c 'import tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 print("\n".join(project.get("optional-dependencies", {}).get("test", [])))' >"$requirements"
+        if [ -n "$leave_out" ]; then
+            grep -Ev "^($leave_out)\b" "$requirements" >"$requirements.kept" || true
+            mv "$requirements.kept" "$requirements"
+        fi
         echo "test requirements: $(paste -sd ';' "$requirements")"
         run "$venv/bin/python" -m pip install -q -r "$requirements"
         touch "$venv/.sanitize-ready"
@@ -164,7 +169,14 @@ run_asan() {
         tag=$("$python" -c 'import sys, sysconfig; print(f"{sys.version_info[0]}.{sys.version_info[1]}" + ("t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""))')
         local venv=".venv-asan-$tag"
         say "Python $tag ($python)"
-        make_venv "$venv" "$python"
+        # numpy's import alone leaks by LeakSanitizer's measure (3,120
+        # bytes in 53 allocations on 3.11, none of them threadhandle's): the
+        # GIL build, where leaks are checked, runs without it (its numpy
+        # tests and benchmark rows are skipped there, and run everywhere
+        # else).
+        local leave_out=""
+        [[ "$tag" == *t ]] || leave_out="numpy"
+        make_venv "$venv" "$python" "$leave_out"
         build_into "$venv" gcc "$cflags" "$ldflags" __asan_init
         # Free-threaded CPython allocates with mimalloc only (it refuses
         # PYTHONMALLOC=malloc): ASan checks the extension's accesses to
