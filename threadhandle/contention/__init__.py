@@ -169,15 +169,31 @@ class Finder:
         if self._sampler is not None:
             raise RuntimeError("this Finder was started already")
         self._sampler = _Sampler(self._duty, self._rate)
-        self._sampler.start()
-        self._thread = threading.Thread(
-            target=self._run, name=_THREAD_NAME, daemon=True)
-        with self._lock:
-            self._install(self._candidates())
-        # Sampling time: from the first set of candidates on.
-        self._started = time.monotonic()
-        self._thread.start()
+        try:
+            self._sampler.start()
+            self._thread = threading.Thread(
+                target=self._run, name=_THREAD_NAME, daemon=True)
+            with self._lock:
+                self._install(self._candidates())
+            # Sampling time: from the first set of candidates on.
+            self._started = time.monotonic()
+            self._thread.start()
+        except BaseException:
+            self._abandon()
+            raise
         return self
+
+    def _abandon(self) -> None:
+        """After a failed start: no thread left running, no reference
+        kept; the Finder is as if never started."""
+        self._stopping = True
+        sampler, self._sampler = self._sampler, None
+        sampler.swap(None)
+        sampler.stop()
+        self._current = ()
+        self._records = {}
+        self._thread = None
+        self._stopping = False
 
     def _candidates(self) -> tuple:
         if self._objects is not None:
