@@ -410,13 +410,18 @@ def cli(*args, cwd):
 @needs_free_threading
 def test_cli_writes_json_for_a_class_whose_module_is_not_a_str(tmp_path):
     (tmp_path / "odd.py").write_text(ODD_PROGRAM)
-    result = cli("--warmup", "0", "-q", "-o", "report.json", "odd.py",
-                 cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    assert result.stdout.startswith("done\n")
-    data = json.loads((tmp_path / "report.json").read_text())
+    # Again while the Odd instance is not in the report (a shared machine
+    # may leave the threads too little CPU in one run).
+    for _ in range(3):
+        result = cli("--warmup", "0", "-q", "-o", "report.json", "odd.py",
+                     cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        assert result.stdout.startswith("done\n")
+        data = json.loads((tmp_path / "report.json").read_text())
+        odd = [entry for entry in data["entries"] if entry["type"] == "Odd"]
+        if odd or UNDER_TSAN:
+            break
     check_findings()
-    odd = [entry for entry in data["entries"] if entry["type"] == "Odd"]
     assert odd, result.stdout
     assert odd[0]["facts"]["type_module"] == "b'not a str'"

@@ -218,36 +218,31 @@ def _frame_text(frame: types.FrameType) -> str:
 def _edges(obj: object, path: str, layouts: Layouts):
     """(child, text, kind) for the named references of obj, read without
     running the program's code (see _peek)."""
-    kind = type(obj)
-    if _peek.has_base(kind, dict):
+    shape = layouts.of(type(obj)).shape
+    if shape == "dict":
         for key, value in items(obj)[:MAX_ITEMS]:
             yield value, f"{path}[{short_repr(key)}]", "item"
             yield key, f"a key of {path}", "key"
-        return
-    if _peek.has_base(kind, list) or _peek.has_base(kind, tuple):
-        base = list if _peek.has_base(kind, list) else tuple
+    elif shape == "list" or shape == "tuple":
+        base = list if shape == "list" else tuple
         for index, value in enumerate(islice(base.__iter__(obj), MAX_ITEMS)):
             yield value, f"{path}[{index}]", "item"
-        return
-    for base in (set, frozenset):
-        if _peek.has_base(kind, base):
-            for value in list(islice(base.__iter__(obj), MAX_ITEMS)):
-                yield value, f"an item of {path}", "member"
-            return
-    if kind is types.FunctionType:
+    elif shape == "set" or shape == "frozenset":
+        base = set if shape == "set" else frozenset
+        for value in list(islice(base.__iter__(obj), MAX_ITEMS)):
+            yield value, f"an item of {path}", "member"
+    elif shape == "function":
         for name, value in _peek.function_cells(obj):
             yield value, f"closure cell {name} of {path}", "cell"
-        return
-    if _peek.is_module(obj):
+    elif shape == "module":
         for name, value in items(_peek.module_dict(obj)):
             yield value, f"{path}.{name_text(name)}", "global"
-        return
-    if _peek.is_type(obj):
+    elif shape == "type":
         for name, value in _peek.type_items(obj):
             yield value, f"{path}.{name_text(name)}", "attr"
-        return
-    for name, value in _peek.instance_attributes(obj, layouts):
-        yield value, f"{path}.{name_text(name)}", "attr"
+    else:
+        for name, value in _peek.instance_attributes(obj, layouts):
+            yield value, f"{path}.{name_text(name)}", "attr"
 
 
 def find_places(targets: dict, skip_threads: set, exclude: set,

@@ -139,17 +139,30 @@ def full_type_name(kind: type) -> str:
 # Instances: their __dict__ and slots, when reading them runs no code
 # --------------------------------------------------------------------------
 
+# What the walk does with an object, by the first of these bases its type
+# has ("instance" if none): the base's own C code reads it.
+_SHAPES = ((dict, "dict"), (list, "list"), (tuple, "tuple"), (set, "set"),
+           (frozenset, "frozenset"), (types.FunctionType, "function"),
+           (types.ModuleType, "module"), (type, "type"))
+
+
 class _Layout:
-    """Where a type keeps its instances' attributes: the __dict__
+    """What a type's instances are to the walk: `shape` (see _SHAPES), and
+    for instances where they keep their attributes: the __dict__
     descriptor if reading it runs no Python code (the one a class statement
     makes, BaseException's, a member), and the slots' member descriptors of
     the classes a class statement made."""
-    __slots__ = ("kind", "dict_descriptor", "slots")
+    __slots__ = ("kind", "shape", "dict_descriptor", "slots")
 
     def __init__(self, kind: type) -> None:
         self.kind = kind
+        self.shape = "instance"
         self.dict_descriptor = None
         self.slots = []
+        for base, shape in _SHAPES:
+            if has_base(kind, base):
+                self.shape = shape
+                return
         if any(has_base(kind, local) for local in _LOCAL_TYPES):
             return
         dict_found = False
@@ -181,7 +194,8 @@ def _plain_dict_descriptor(value: object) -> bool:
 
 
 class Layouts:
-    """_Layout per type, kept for one walk (by id: hashing a type may call
+    """_Layout per type (an instance's shape is layouts.of(type(obj)).shape),
+    kept for one walk (by id: hashing a type may call
     its metaclass)."""
 
     def __init__(self) -> None:
