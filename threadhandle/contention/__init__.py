@@ -48,7 +48,15 @@ object lives, the report reads module attributes, dict items, instance
 ``__dict__``s (which makes CPython build the dict of an instance that had
 none), the calling thread's frame locals, and the arguments and closure
 cells of other threads' targets (another thread's frame locals are never
-read: that would race with the thread rebinding them).
+read: that would race with the thread rebinding them).  Gathering and
+naming run none of the program's code: types, module dicts, containers,
+instance ``__dict__``s and slots are read through CPython's own
+descriptors (no property, ``__getattr__``, ``__repr__`` or metaclass of the
+program's is called; a ``__dict__`` that is a property, or a
+``threading.local``'s, is not read; a ``LazyLoader`` module stays
+unloaded), and the reprs in the report are the finder's own (the type and
+address for anything but numbers, strings, bytes and the builtin
+containers of those).
 
 The defaults: ``DEFAULT_CAP`` candidates at most, ``DEFAULT_REFRESH``
 seconds between gatherings, ``DEFAULT_DUTY`` of one core and
