@@ -120,13 +120,16 @@ def type_name(kind: type) -> str:
 
 def type_module(kind: type) -> str:
     """The module a type names, as text (a class may set __module__ to
-    anything)."""
-    if is_heap_type(kind):
+    anything); "?" if it cannot be read."""
+    try:
+        if not is_heap_type(kind):
+            return _static_module(kind)
         module = str_item(type_items(kind), "__module__")
-        if module is None:
-            return "builtins"
-        return module if type(module) is str else safe_repr(module)
-    return _static_module(kind)
+    except Exception:  # noqa: BLE001 - e.g. a type dict changing size
+        return "?"
+    if module is None:
+        return "builtins"
+    return module if type(module) is str else safe_repr(module)
 
 
 def full_type_name(kind: type) -> str:
