@@ -192,16 +192,15 @@ class Finder:
         return self
 
     def _abandon(self) -> None:
-        """After a failed start: no thread left running, no reference
-        kept; the Finder is as if never started."""
-        self._stopping = True
+        """After a failed start (the finder's thread is started last, so
+        it is not running): no thread left running, no reference kept;
+        the Finder is as if never started."""
         sampler, self._sampler = self._sampler, None
         sampler.swap(None)
         sampler.stop()
         self._current = ()
         self._records = {}
         self._thread = None
-        self._stopping = False
 
     def _candidates(self) -> tuple:
         if self._objects is not None:
