@@ -48,7 +48,15 @@ object lives, the report reads module attributes, dict items, instance
 ``__dict__``s (which makes CPython build the dict of an instance that had
 none), the calling thread's frame locals, and the arguments and closure
 cells of other threads' targets (another thread's frame locals are never
-read: that would race with the thread rebinding them).
+read: that would race with the thread rebinding them).  Gathering and
+naming run none of the program's code: types, module dicts, containers,
+instance ``__dict__``s and slots are read through CPython's own
+descriptors (no property, ``__getattr__``, ``__repr__`` or metaclass of the
+program's is called; a ``__dict__`` that is a property, or a
+``threading.local``'s, is not read; a ``LazyLoader`` module stays
+unloaded), and the reprs in the report are the finder's own (the type and
+address for anything but numbers, strings, bytes and the builtin
+containers of those).
 
 The defaults: ``DEFAULT_CAP`` candidates at most, ``DEFAULT_REFRESH``
 seconds between gatherings, ``DEFAULT_DUTY`` of one core and
@@ -169,15 +177,30 @@ class Finder:
         if self._sampler is not None:
             raise RuntimeError("this Finder was started already")
         self._sampler = _Sampler(self._duty, self._rate)
-        self._sampler.start()
-        self._thread = threading.Thread(
-            target=self._run, name=_THREAD_NAME, daemon=True)
-        with self._lock:
-            self._install(self._candidates())
-        # Sampling time: from the first set of candidates on.
-        self._started = time.monotonic()
-        self._thread.start()
+        try:
+            self._sampler.start()
+            self._thread = threading.Thread(
+                target=self._run, name=_THREAD_NAME, daemon=True)
+            with self._lock:
+                self._install(self._candidates())
+            # Sampling time: from the first set of candidates on.
+            self._started = time.monotonic()
+            self._thread.start()
+        except BaseException:
+            self._abandon()
+            raise
         return self
+
+    def _abandon(self) -> None:
+        """After a failed start (the finder's thread is started last, so
+        it is not running): no thread left running, no reference kept;
+        the Finder is as if never started."""
+        sampler, self._sampler = self._sampler, None
+        sampler.swap(None)
+        sampler.stop()
+        self._current = ()
+        self._records = {}
+        self._thread = None
 
     def _candidates(self) -> tuple:
         if self._objects is not None:

@@ -214,8 +214,7 @@ def write_report(session: Session, args: argparse.Namespace) -> None:
     print(session.report.format(args.top), flush=True)
     if args.output:
         try:
-            with open(args.output, "w") as file:
-                file.write(session.report.to_json(args.top) + "\n")
+            session.report.write_json(args.output, args.top)
         except OSError as exc:
             print(f"threadhandle.contention: cannot write {args.output}: "
                   f"{exc.strerror}", file=sys.stderr)

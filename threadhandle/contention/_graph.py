@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import gc
 import os
-import reprlib
 import sys
 import threading
 import types
 from collections import deque
+from itertools import islice
 
 from threadhandle._threadhandle import _is_immortal
+from threadhandle.contention import _peek
+from threadhandle.contention._peek import (
+    MAX_ITEMS, Layouts, items, name_text, safe_repr as short_repr, str_item)
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,64 +33,132 @@ def _ours(code: types.CodeType) -> bool:
     return code.co_filename.startswith(_HERE)
 
 
+def _thread_fields(thread, layouts: Layouts) -> list:
+    """A Thread's instance attributes (a subclass may make its properties
+    out of them: they are read raw)."""
+    try:
+        return _peek.instance_attributes(thread, layouts)
+    except Exception:  # noqa: BLE001 - an odd Thread subclass: skip it
+        return []
+
+
+def _threads(layouts: Layouts) -> list:
+    """[(ident, name, fields)] of the threads threading knows."""
+    found = []
+    for thread in threading.enumerate():
+        fields = _thread_fields(thread, layouts)
+        ident = str_item(fields, "_ident")
+        name = str_item(fields, "_name")
+        found.append((ident, name if type(name) is str else "?", fields))
+    return found
+
+
+# What frame.f_locals is for a function's frame (3.13+: a proxy in C).
+_FRAME_LOCALS = type((lambda: sys._getframe().f_locals)())
+
+
+def frame_locals(frame: types.FrameType) -> list:
+    """[(name, value)] of a frame's locals; [] for a class body whose
+    namespace is the program's own mapping (reading it runs its code)."""
+    mapping = frame.f_locals
+    if type(mapping) is _FRAME_LOCALS:
+        return list(mapping.items())
+    return items(mapping) if _peek.has_base(type(mapping), dict) else []
+
+
 def thread_frames(skip_threads: set) -> list:
     """[(frame, thread name)] whose locals can be read safely: the frames
     of the calling thread outside the finder (see the module's
     docstring)."""
-    me = threading.current_thread()
-    if me.ident in skip_threads:
+    ident = threading.get_ident()
+    if ident in skip_threads:
         return []
+    name = "?"
+    for thread_ident, thread_name, _ in _threads(Layouts()):
+        if type(thread_ident) is int and thread_ident == ident:
+            name = thread_name
     frames = []
     frame = sys._getframe()
     while frame is not None:
         if not _ours(frame.f_code):
-            frames.append((frame, me.name))
+            frames.append((frame, name))
         frame = frame.f_back
     return frames
 
 
 def thread_targets(skip_threads: set):
     """(value, text) for the arguments and closure cells of the targets of
-    the running threads but the finder's."""
-    for thread in threading.enumerate():
-        if thread.ident in skip_threads:
+    the running threads but the finder's, read without running the
+    program's code."""
+    layouts = Layouts()
+    for ident, thread_name, fields in _threads(layouts):
+        if type(ident) is int and ident in skip_threads:
             continue
-        target = getattr(thread, "_target", None)
+        target = str_item(fields, "_target")
         if target is None:
             continue
-        name = getattr(target, "__qualname__", None) or repr(target)
-        where = f"{name}() (thread {thread.name})"
-        for index, value in enumerate(getattr(thread, "_args", ()) or ()):
-            yield value, f"argument {index} of {where}"
-        for key, value in dict(getattr(thread, "_kwargs", {}) or {}).items():
-            yield value, f"argument {key} of {where}"
-        function = getattr(target, "__func__", target)
-        closure = getattr(function, "__closure__", None) or ()
-        code = getattr(function, "__code__", None)
-        for cell_name, cell in zip(getattr(code, "co_freevars", ()), closure):
-            try:
-                yield cell.cell_contents, f"closure cell {cell_name} of {where}"
-            except ValueError:
-                continue
-
-
-def _module_order(name: str) -> tuple:
-    """__main__ first, then the program's own modules, then the standard
-    library and site-packages: the cap cuts the last ones first."""
-    module = sys.modules.get(name)
-    path = getattr(module, "__file__", None) or ""
-    if name == "__main__":
-        return (0, name)
-    if name.startswith(("threadhandle.contention",)):
-        return (9, name)
-    library = (not path or "site-packages" in path
-               or path.startswith(sys.base_prefix)
-               or path.startswith(sys.prefix))
-    return (2 if library else 1, name)
+        try:
+            name = _peek.callable_name(target)
+        except Exception:  # noqa: BLE001 - e.g. a freed descriptor
+            name = "?"
+        where = f"{name}() (thread {thread_name})"
+        arguments = str_item(fields, "_args")
+        if type(arguments) is tuple or type(arguments) is list:
+            for index, value in enumerate(arguments):
+                yield value, f"argument {index} of {where}"
+        keywords = str_item(fields, "_kwargs")
+        if type(keywords) is dict:
+            for key, value in items(keywords):
+                yield value, f"argument {name_text(key)} of {where}"
+        if type(target) is types.MethodType:
+            target = _peek._method_function(target)
+        if type(target) is types.FunctionType:
+            for cell_name, value in _peek.function_cells(target):
+                yield value, f"closure cell {cell_name} of {where}"
 
 
 def _skipped_module(name: str) -> bool:
     return name.startswith("threadhandle.contention")
+
+
+def _library_path(path: str) -> bool:
+    return (not path or "site-packages" in path
+            or path.startswith(sys.base_prefix)
+            or path.startswith(sys.prefix))
+
+
+def modules() -> list:
+    """[(name, module, attributes, library)] of sys.modules but the
+    finder's own: __main__ first, then the program's own modules, then the
+    standard library and site-packages (the cap cuts the last ones first).
+    `attributes` are the module dict's [(key, value)], read raw (reading a
+    LazyLoader module's attribute would load it); `library` whether it is
+    of the last group.  Entries of sys.modules that are not modules have
+    no attributes (and are library)."""
+    rows = []
+    for name, module in items(sys.modules):
+        if type(name) is not str or module is None or _skipped_module(name):
+            continue
+        attributes = []
+        path = ""
+        if _peek.is_module(module):
+            try:
+                attributes = items(_peek.module_dict(module))
+            except Exception:  # noqa: BLE001 - a module without a dict
+                attributes = []
+            path = str_item(attributes, "__file__")
+            path = path if type(path) is str else ""
+        order = 0 if name == "__main__" else 2 if _library_path(path) else 1
+        rows.append((order, name, module, attributes))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [(name, module, attributes, order >= 2)
+            for order, name, module, attributes in rows]
+
+
+def _own_module_ids() -> set:
+    """The finder's modules: never walked."""
+    return {id(module) for name, module in items(sys.modules)
+            if type(name) is str and _skipped_module(name)}
 
 
 def gather(cap: int, exclude: set, skip_threads: set) -> tuple:
@@ -95,19 +166,16 @@ def gather(cap: int, exclude: set, skip_threads: set) -> tuple:
     from the modules and the readable frames, breadth first, without the
     immortal ones and without those in `exclude` (ids; nothing is
     traversed through them)."""
-    seen = set(exclude)
+    seen = set(exclude) | _own_module_ids()
     # The program's roots first (its modules, the calling thread's frames,
     # the threads' targets), the library's modules last: within a level of
     # the walk, the cap cuts what comes last.
     program, library = [], []
-    for name in sorted(list(sys.modules), key=_module_order):
-        module = sys.modules.get(name)
-        if module is not None and not _skipped_module(name):
-            (library if _module_order(name)[0] >= 2 else program).append(
-                module)
+    for _, module, _, in_library in modules():
+        (library if in_library else program).append(module)
     level = program
     for frame, _ in thread_frames(skip_threads):
-        level.extend(frame.f_locals.values())
+        level.extend(value for _, value in frame_locals(frame))
     level.extend(value for value, _ in thread_targets(skip_threads))
     level.extend(library)
     found = []
@@ -121,9 +189,6 @@ def gather(cap: int, exclude: set, skip_threads: set) -> tuple:
             if key in seen:
                 continue
             seen.add(key)
-            if isinstance(obj, types.ModuleType) and _skipped_module(
-                    getattr(obj, "__name__", "") or ""):
-                continue
             if not _is_immortal(obj):
                 if len(found) >= cap:
                     cut = True
@@ -140,24 +205,6 @@ def gather(cap: int, exclude: set, skip_threads: set) -> tuple:
 # Where an object lives
 # --------------------------------------------------------------------------
 
-_repr = reprlib.Repr()
-_repr.maxstring = 40
-_repr.maxother = 40
-_repr.maxlevel = 2
-
-
-def short_repr(obj: object) -> str:
-    try:
-        text = _repr.repr(obj)
-    except Exception as exc:  # noqa: BLE001 - a repr may raise anything
-        text = f"<{type(obj).__name__} (repr raised {type(exc).__name__})>"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _key_text(key: object) -> str:
-    return short_repr(key)
-
-
 def _frame_text(frame: types.FrameType) -> str:
     code = frame.f_code
     return (f"{code.co_name}() {os.path.basename(code.co_filename)}:"
@@ -168,48 +215,34 @@ def _frame_text(frame: types.FrameType) -> str:
 # "attr", "item", "key" (a dict's key), "local", "cell", "member" (of a
 # set).  container: the object it was read from (for "attr" and "item").
 
-def _edges(obj: object, path: str):
-    """(child, text, kind) for the named references of obj."""
-    if isinstance(obj, types.ModuleType):
-        for name, value in list(vars(obj).items()):
-            yield value, f"{path}.{name}", "global"
-        return
-    if isinstance(obj, dict):
-        for key, value in list(obj.items())[:2000]:
-            yield value, f"{path}[{_key_text(key)}]", "item"
+def _edges(obj: object, path: str, layouts: Layouts):
+    """(child, text, kind) for the named references of obj, read without
+    running the program's code (see _peek)."""
+    shape = layouts.of(type(obj)).shape
+    if shape == "dict":
+        for key, value in items(obj)[:MAX_ITEMS]:
+            yield value, f"{path}[{short_repr(key)}]", "item"
             yield key, f"a key of {path}", "key"
-        return
-    if isinstance(obj, (list, tuple)):
-        for index, value in enumerate(list(obj)[:2000]):
+    elif shape == "list" or shape == "tuple":
+        base = list if shape == "list" else tuple
+        for index, value in enumerate(islice(base.__iter__(obj), MAX_ITEMS)):
             yield value, f"{path}[{index}]", "item"
-        return
-    if isinstance(obj, (set, frozenset)):
-        for value in list(obj)[:2000]:
+    elif shape == "set" or shape == "frozenset":
+        base = set if shape == "set" else frozenset
+        for value in list(islice(base.__iter__(obj), MAX_ITEMS)):
             yield value, f"an item of {path}", "member"
-        return
-    if isinstance(obj, types.FunctionType):
-        closure = obj.__closure__ or ()
-        for name, cell in zip(obj.__code__.co_freevars, closure):
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                continue
+    elif shape == "function":
+        for name, value in _peek.function_cells(obj):
             yield value, f"closure cell {name} of {path}", "cell"
-        return
-    if isinstance(obj, type):
-        for name, value in list(vars(obj).items()):
-            yield value, f"{path}.{name}", "attr"
-        return
-    attributes = getattr(obj, "__dict__", None)
-    if isinstance(attributes, dict):
-        for name, value in list(attributes.items()):
-            yield value, f"{path}.{name}", "attr"
-    for name in getattr(type(obj), "__slots__", ()) or ():
-        if isinstance(name, str) and name not in ("__dict__", "__weakref__"):
-            try:
-                yield getattr(obj, name), f"{path}.{name}", "attr"
-            except Exception:  # noqa: BLE001 - unset slots, odd descriptors
-                pass
+    elif shape == "module":
+        for name, value in items(_peek.module_dict(obj)):
+            yield value, f"{path}.{name_text(name)}", "global"
+    elif shape == "type":
+        for name, value in _peek.type_items(obj):
+            yield value, f"{path}.{name_text(name)}", "attr"
+    else:
+        for name, value in _peek.instance_attributes(obj, layouts):
+            yield value, f"{path}.{name_text(name)}", "attr"
 
 
 def find_places(targets: dict, skip_threads: set, exclude: set,
@@ -218,7 +251,8 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
     object) reached by name from the modules and the readable frames,
     breadth first (the shortest name wins)."""
     places: dict = {}
-    seen = set(exclude)
+    seen = set(exclude) | _own_module_ids()
+    layouts = Layouts()
     # The program's own roots (__main__ and its modules, the calling
     # thread's frames, the threads' targets) are searched deeper first, the
     # standard library's and site-packages' modules after.
@@ -231,20 +265,23 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
 
     # Depth 1 first: module attributes, then the frames' locals (a frame
     # of module code has the module's attributes as its locals).
-    for name in sorted(list(sys.modules), key=_module_order):
-        module = sys.modules.get(name)
-        if module is None or _skipped_module(name):
-            continue
+    for name, module, attributes, in_library in modules():
         seen.add(id(module))
-        queue = library if _module_order(name)[0] >= 2 else program
-        for attribute, value in list(vars(module).items()):
-            reached(value, (f"{name}.{attribute}", "global", module))
-            queue.append((value, f"{name}.{attribute}"))
+        queue = library if in_library else program
+        if not attributes:
+            text = f"sys.modules[{short_repr(name)}]"
+            reached(module, (text, "item", sys.modules))
+            queue.append((module, text))
+        for attribute, value in attributes:
+            text = f"{name}.{name_text(attribute)}"
+            reached(value, (text, "global", module))
+            queue.append((value, text))
     for frame, thread in thread_frames(skip_threads):
         if frame.f_code.co_name == "<module>":
             continue
         where = _frame_text(frame)
-        for name, value in list(frame.f_locals.items()):
+        for name, value in frame_locals(frame):
+            name = name_text(name)
             reached(value, (f"{where} {name} (thread {thread})", "local",
                             None))
             program.append((value, f"{where} {name}"))
@@ -261,7 +298,7 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
             seen.add(id(obj))
             nodes += 1
             try:
-                edges = list(_edges(obj, path))
+                edges = list(_edges(obj, path, layouts))
             except Exception:  # noqa: BLE001 - odd objects: look elsewhere
                 continue
             for child, text, kind in edges:
@@ -281,9 +318,9 @@ def _referrer_place(obj: object, exclude: set) -> tuple:
     """A weaker answer when no name reaches obj: what refers to it."""
     referrers = [ref for ref in gc.get_referrers(obj)
                  if id(ref) not in exclude
-                 and not isinstance(ref, types.FrameType)]
+                 and type(ref) is not types.FrameType]
     if not referrers:
         return ("not reached by name (held by C code?)", "unknown", None)
-    kinds = sorted({type(ref).__name__ for ref in referrers[:20]})
+    kinds = sorted({_peek.type_name(type(ref)) for ref in referrers[:20]})
     return (f"not reached by name; referred to by {len(referrers)} "
             f"object(s): {', '.join(kinds)}", "unknown", None)

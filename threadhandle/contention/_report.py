@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 import sysconfig
 from dataclasses import asdict, dataclass, field
+
+from threadhandle.contention import _peek
 
 # An entry is listed when at least this share of the sweeps saw its
 # refcount change, or its lock held, and that happened at least MIN_EVENTS
@@ -17,8 +20,6 @@ MIN_EVENTS = 10
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)
-# Py_TPFLAGS_HEAPTYPE
-_HEAPTYPE = 1 << 9
 # A deferred object's count, as sys.getrefcount reads it, is above this.
 _DEFERRED_COUNT = 1 << 59
 
@@ -30,7 +31,8 @@ def interpreter() -> str:
 
 @dataclass
 class Facts:
-    """What the remedy depends on, read while the object was alive."""
+    """What the remedy depends on, read while the object was alive, from
+    type fields (no code of the program runs): str and bool only."""
     type_name: str
     type_module: str
     gc_tracked: bool
@@ -41,20 +43,17 @@ class Facts:
     @classmethod
     def of(cls, obj: object) -> "Facts":
         kind = type(obj)
-        is_type = isinstance(obj, type)
-        c_module = ""
-        if is_type:
-            module = sys.modules.get(getattr(obj, "__module__", "") or "")
-            source = getattr(module, "__file__", "") or ""
-            if not source.endswith(".py"):
-                c_module = getattr(obj, "__module__", "") or "?"
+        # A type not made by a class statement (or type()): a static type,
+        # or a heap type made immutable, as C extensions make them.
+        is_c_type = _peek.is_type(obj) and not _peek.is_class_statement_type(
+            obj)
         return cls(
-            type_name=kind.__qualname__,
-            type_module=getattr(kind, "__module__", "") or "",
+            type_name=_peek.type_name(kind),
+            type_module=_peek.type_module(kind),
             gc_tracked=gc.is_tracked(obj),
             deferred=HAS_DEFERRED and sys.getrefcount(obj) > _DEFERRED_COUNT,
-            is_c_type=bool(c_module),
-            c_module=c_module,
+            is_c_type=is_c_type,
+            c_module=_peek.type_module(obj) if is_c_type else "",
         )
 
 
@@ -167,6 +166,34 @@ class Report:
 
     def to_json(self, n: int | None = None) -> str:
         return json.dumps(self.to_dict(n), indent=2)
+
+    def write_json(self, path: str, n: int | None = None) -> None:
+        """Write to_json(n) to `path` whole or not at all: into a new file
+        in the same folder, then renamed over `path`."""
+        text = self.to_json(n) + "\n"
+        folder, name = os.path.split(os.path.abspath(path))
+        for attempt in range(100):
+            temporary = os.path.join(
+                folder, f".{name}.{os.getpid()}.{attempt}.tmp")
+            try:
+                # The mode as open() would make it (0o666 less the umask).
+                fd = os.open(temporary,
+                             os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"no free temporary name in {folder}")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
 
     def format(self, n: int = 10) -> str:
         rate = self.sweeps / self.seconds if self.seconds else 0.0
