@@ -34,9 +34,9 @@ def thread_frames(skip_threads: set) -> list:
     """[(frame, thread name)] whose locals can be read safely: the frames
     of the calling thread outside the finder (see the module's
     docstring)."""
+    if threading.get_ident() in skip_threads:
+        return []     # before current_thread(): see contention._OWN_THREADS
     me = threading.current_thread()
-    if me.ident in skip_threads:
-        return []
     frames = []
     frame = sys._getframe()
     while frame is not None:
