@@ -313,6 +313,10 @@ class Finder:
         finally:
             self._done.release()
 
+    def _new_extensions(self) -> list:
+        return sorted(name for name in set(sys.modules) - self._modules_seen
+                      if _is_extension(name))
+
     def _gil_came_on(self) -> None:
         """The GIL is on (a module that needs it was imported): take what
         was sampled until now and stop sampling."""
@@ -320,8 +324,7 @@ class Finder:
         # The module enters sys.modules once its import is done: wait for
         # it a little.
         for _ in range(40):
-            names = sorted(name for name in set(sys.modules)
-                           - self._modules_seen if _is_extension(name))
+            names = self._new_extensions()
             if names or self._stopping:
                 break
             time.sleep(_TICK)
@@ -331,19 +334,21 @@ class Finder:
             self._ended = came_on
             self._take_counts()
             self._current = ()
-            if names:
-                what = f"importing {', '.join(names)}"
-            else:
-                what = ("an import (Python's RuntimeWarning on stderr names "
-                        "the module)")
-            self._notes.append(
-                f"the GIL came on at {self._ended - self._started:.1f} s, "
-                f"turned on by {what} (a C extension not declared safe "
-                "without the GIL): sampling stopped there, as nothing "
-                "contends while the GIL is on (threads run one at a time); "
-                "the entries are from before. To sample further, run with "
-                "PYTHON_GIL=0 (at your own risk: the module was not "
-                "declared safe without the GIL)")
+            self._note_gil(names, came_on - self._started)
+
+    def _note_gil(self, names: list, seconds: float) -> None:
+        if names:
+            what = f"importing {', '.join(names)}"
+        else:
+            what = ("an import (Python's RuntimeWarning on stderr names the "
+                    "module)")
+        self._notes.append(
+            f"the GIL came on at {seconds:.1f} s, turned on by {what} (a C "
+            "extension not declared safe without the GIL): sampling stopped "
+            "there, as nothing contends while the GIL is on (threads run one "
+            "at a time); the entries are from before. To sample further, run "
+            "with PYTHON_GIL=0 (at your own risk: the module was not declared "
+            "safe without the GIL)")
 
     def _loop(self) -> None:
         # time.sleep, not an Event: waiting on one allocates a lock each
@@ -388,6 +393,11 @@ class Finder:
             self._done.release()
         with self._lock:
             if self.report is None:
+                if self._ended is None and _gil_enabled():
+                    # It came on since the sampling loop last looked.
+                    self._ended = time.monotonic()
+                    self._note_gil(self._new_extensions(),
+                                   self._ended - self._started)
                 seconds = (self._ended or time.monotonic()) - self._started
                 if self._progress is not None:
                     sweeps, _, size = self._sampler.stats()

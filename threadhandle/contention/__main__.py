@@ -41,6 +41,9 @@ VALUE_OPTIONS = {"--warmup", "--duration", "--top", "--cap", "--refresh",
 # The entry python -m put first on sys.path for the finder (the current
 # folder), which python script.py would not have put there; None with -P.
 FINDER_PATH0 = None if sys.flags.safe_path else sys.path[0]
+# Whether python's __main__ has an __annotations__ dict before the program
+# runs (3.11-3.13 make one at startup; this file annotates no variable).
+MAIN_ANNOTATIONS = "__annotations__" in globals()
 
 
 class UsageError(Exception):
@@ -164,6 +167,8 @@ class Program:
 def main_module() -> types.ModuleType:
     module = types.ModuleType("__main__")
     module.__dict__["__builtins__"] = builtins
+    if MAIN_ANNOTATIONS:
+        module.__dict__["__annotations__"] = {}
     return module
 
 
@@ -385,6 +390,10 @@ def write_report(session: Session, args: argparse.Namespace) -> None:
 
 def main(argv: list | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    sampling = not _gil_enabled()
+    if not sampling:
+        finder_print(f"{TAG}: {gil_message()} The program runs without "
+                     "sampling.")
     try:
         program = load_program(args)
     except UsageError as exc:
@@ -394,17 +403,15 @@ def main(argv: list | None = None) -> int:
         # As python reports it: through sys.excepthook, exit status 1.
         print_as_python(error, None)
         exit_as_python(error)
-    if _gil_enabled():
-        finder_print(f"{TAG}: {gil_message()} The program runs without "
-                     "sampling.")
-        program.install()
-        try:
-            program.run()
-        except BaseException as error:
-            print_as_python(error, program.code)
-            exit_as_python(error)
+    if sampling:
+        run(args, program)
         return 0
-    run(args, program)
+    program.install()
+    try:
+        program.run()
+    except BaseException as error:
+        print_as_python(error, program.code)
+        exit_as_python(error)
     return 0
 
 
