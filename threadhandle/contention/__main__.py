@@ -269,6 +269,14 @@ class Session:
                      f"{size:,} candidates")
 
     def _time(self) -> None:
+        # A thread of _thread's: an uncaught exception would go to the
+        # program's sys.unraisablehook.
+        try:
+            self._start_and_time()
+        except BaseException as exc:  # noqa: BLE001 - the finder's own
+            self.failed = f"{type(exc).__name__}: {exc}"
+
+    def _start_and_time(self) -> None:
         if self.ended.wait(self.args.warmup):
             return
         with self.lock:
