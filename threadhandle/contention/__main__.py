@@ -8,10 +8,10 @@ code ends (also on Ctrl-C).  Everything after the script (or -m module) is
 the program's.  The program runs as under python: its stdout is its own,
 its exit status, tracebacks, sys.path[0], __main__ and signals are as
 Python makes them; the finder's threads are not in threading.enumerate();
-a child it forks prints no report.  The finder's lines on stderr all start
-with "threadhandle.contention" (the report is between that line and the
-"end of the report" line).  On a build with the GIL on, the program runs
-without sampling."""
+a child it forks prints no report.  The finder's messages on stderr start
+with "threadhandle.contention", and its report runs from its
+"threadhandle.contention on" line to its "threadhandle.contention: end of
+the report" line.  With the GIL on, the program runs without sampling."""
 
 from __future__ import annotations
 
