@@ -61,11 +61,13 @@ from __future__ import annotations
 
 import _thread
 import os
+import re
 import sys
 import sysconfig
 import threading
 import time
 import types
+import warnings
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 
 from threadhandle._threadhandle import _SAMPLER_AVAILABLE, _Sampler
@@ -93,14 +95,84 @@ _OWN_THREADS: set = set()
 _TICK = 0.05
 
 
+# The C sampling threads running (started, not stopped).
+_SAMPLERS = [0]
+
+
+def _process_threads():
+    """The process's threads as os.fork() counts them on Linux (else
+    None)."""
+    try:
+        with open("/proc/self/stat", "rb") as file:
+            stat = file.read()
+        return int(stat[stat.rindex(b")") + 2:].split()[17])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _ForkWarning:
+    """A warnings filter's message pattern that matches os.fork()'s
+    warning that the process is multi-threaded once, then takes its filter
+    out of warnings.filters."""
+
+    PATTERN = re.compile(r"This process \(pid=\d+\) is multi-threaded, "
+                         r"use of \w+\(\)")
+
+    def __init__(self) -> None:
+        self.filter = ("ignore", self, DeprecationWarning, None, 0)
+
+    def match(self, text) -> bool:
+        if not self.PATTERN.match(text):
+            return False
+        self.remove()
+        return True
+
+    def remove(self) -> None:
+        try:
+            warnings.filters.remove(self.filter)
+        except ValueError:
+            pass
+
+
+_FORK_FILTERS: list = []
+
+
+def _before_fork() -> None:
+    # os.fork() warns (DeprecationWarning) that the process is
+    # multi-threaded when it has other threads than the caller: the
+    # finder's must not make it warn where the program alone would not.
+    while _FORK_FILTERS:
+        _FORK_FILTERS.pop().remove()
+    ours = len(_OWN_THREADS) + _SAMPLERS[0]
+    if not ours or sys.version_info < (3, 12):
+        return
+    threads = _process_threads()
+    if threads is None or threads - ours > 1:
+        return
+    one_shot = _ForkWarning()
+    _FORK_FILTERS.append(one_shot)
+    warnings.filters.insert(0, one_shot.filter)
+
+
+def _after_fork_in_parent() -> None:
+    if sys.version_info < (3, 13):   # 3.12 warns before this hook
+        while _FORK_FILTERS:
+            _FORK_FILTERS.pop().remove()
+
+
 def _after_fork_in_child() -> None:
+    while _FORK_FILTERS:
+        _FORK_FILTERS.pop().remove()
     # The child has none of the finder's threads; their idents may be
     # reused by its own.
     _OWN_THREADS.clear()
+    _SAMPLERS[0] = 0
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork,
+                        after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 
 def _start_thread(function) -> int:
@@ -221,6 +293,7 @@ class Finder:
         self._modules_seen = set(sys.modules)
         self._sampler = _Sampler(self._duty, self._rate)
         self._sampler.start()
+        _SAMPLERS[0] += 1
         with self._lock:
             self._install(self._candidates())
         # Sampling time: from the first set of candidates on.
@@ -406,6 +479,7 @@ class Finder:
                 self._take_counts()
                 self._current = ()
                 self._sampler.stop()
+                _SAMPLERS[0] -= 1
                 self.report = self._make_report(seconds)
                 self._records = {}
         return self.report
