@@ -214,8 +214,10 @@ def load_script(script: str, program_args: list) -> Program:
                          f"{exc.strerror}") from None
     module = main_module()
     module.__dict__.update(
-        __file__=path, __cached__=None,
+        __file__=path,
         __loader__=importlib.machinery.SourceFileLoader("__main__", path))
+    if sys.version_info < (3, 15):   # 3.15 has no __cached__ any more
+        module.__dict__["__cached__"] = None
     # dont_inherit: not this file's compiler flags.  A SyntaxError is the
     # program's, raised as python raises it.
     code = compile(source, path, "exec", dont_inherit=True)
