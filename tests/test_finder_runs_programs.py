@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from importlib.machinery import EXTENSION_SUFFIXES
 
@@ -26,13 +27,26 @@ import threadhandle
 from conftest import FREE_THREADED
 
 GIL = not FREE_THREADED or sys._is_gil_enabled()
-TIMEOUT = 90
+# Under ThreadSanitizer (make tsan) every program runs many times slower:
+# only the tests of the finder's threads run there (TSan checks them).
+UNDER_TSAN = "--with-thread-sanitizer" in (
+    sysconfig.get_config_var("CONFIG_ARGS") or "")
+TSAN_TESTS = {"test_finder_threads_are_not_the_programs",
+              "test_fork_while_sampling", "test_extension_turns_the_gil_on"}
+TIMEOUT = 300 if UNDER_TSAN else 90
 FINDER = ["-m", "threadhandle.contention", "--warmup", "0", "-q",
           "--refresh", "0.2"]
 TAG = "threadhandle.contention"
 
 pytestmark = pytest.mark.thread_unsafe(
     reason="runs programs that fork, signal themselves and sample")
+
+
+@pytest.fixture(autouse=True)
+def few_under_tsan(request):
+    if UNDER_TSAN and request.node.originalname not in TSAN_TESTS:
+        pytest.skip("under ThreadSanitizer only the finder's threads are "
+                    "tested (every run is many times slower)")
 
 
 def split_stderr(text: str) -> tuple:
