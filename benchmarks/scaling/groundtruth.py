@@ -56,18 +56,22 @@ def sample_case(case, seconds: float):
     """The finder's report over the middle of one 2-thread run."""
     import threading
     import time
-    from threadhandle.contention import _THREAD_NAME, Finder
+    from threadhandle.contention import _OWN_THREADS, Finder
     ops = ops_for(case, seconds + 2 * MARGIN)
     finder = Finder(top=3)
 
     def sample():
-        time.sleep(MARGIN)
-        finder.start()
-        time.sleep(seconds)
-        finder.stop()
+        # Counted as one of the finder's own threads: it is not looked at.
+        _OWN_THREADS.add(threading.get_ident())
+        try:
+            time.sleep(MARGIN)
+            finder.start()
+            time.sleep(seconds)
+            finder.stop()
+        finally:
+            _OWN_THREADS.discard(threading.get_ident())
 
-    # Named as the finder's own threads are, so that it is not looked at.
-    sampler = threading.Thread(target=sample, name=f"{_THREAD_NAME} bench")
+    sampler = threading.Thread(target=sample)
     sampler.start()
     run_once(case, 2, ops)
     sampler.join()

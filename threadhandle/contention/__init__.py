@@ -67,9 +67,16 @@ with its lock held.
 
 from __future__ import annotations
 
+import _thread
+import os
+import re
 import sys
+import sysconfig
 import threading
 import time
+import types
+import warnings
+from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 
 from threadhandle._threadhandle import _SAMPLER_AVAILABLE, _Sampler
 from threadhandle.contention._graph import (
@@ -85,13 +92,127 @@ DEFAULT_CAP = 100_000
 DEFAULT_DUTY = 0.1
 DEFAULT_RATE = 2000.0
 DEFAULT_REFRESH = 2.0
-# The finder's threads: their objects and frames are not looked at.
-_THREAD_NAME = "threadhandle.contention"
+# The idents of the finder's threads (the sampling loop's, the CLI's
+# timer): their objects and frames are not looked at.  They are threads of
+# the _thread module, which threading never lists, so that a program's
+# loops over threading.enumerate() or active_count() end as without the
+# finder; nothing may call threading.current_thread() in them (that would
+# register a _DummyThread, listed by threading.enumerate()).
+_OWN_THREADS: set = set()
+# Check whether the GIL came on this often (seconds).
+_TICK = 0.05
 
-GIL_MESSAGE = (
-    f"Python {interpreter()} runs with a GIL: there is no reference-count "
-    "contention to find (threads never touch an object's count at the same "
-    "time). Run the program on a free-threaded build (3.13t, 3.14t).")
+
+# The C sampling threads running (started, not stopped).
+_SAMPLERS = [0]
+
+
+def _process_threads():
+    """The process's threads as os.fork() counts them on Linux (else
+    None)."""
+    try:
+        with open("/proc/self/stat", "rb") as file:
+            stat = file.read()
+        return int(stat[stat.rindex(b")") + 2:].split()[17])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _ForkWarning:
+    """A warnings filter's message pattern that matches os.fork()'s
+    warning that the process is multi-threaded once, then takes its filter
+    out of warnings.filters."""
+
+    PATTERN = re.compile(r"This process \(pid=\d+\) is multi-threaded, "
+                         r"use of \w+\(\)")
+
+    def __init__(self) -> None:
+        self.filter = ("ignore", self, DeprecationWarning, None, 0)
+
+    def match(self, text) -> bool:
+        if not self.PATTERN.match(text):
+            return False
+        self.remove()
+        return True
+
+    def remove(self) -> None:
+        try:
+            warnings.filters.remove(self.filter)
+        except ValueError:
+            pass
+
+
+_FORK_FILTERS: list = []
+
+
+def _before_fork() -> None:
+    # os.fork() warns (DeprecationWarning) that the process is
+    # multi-threaded when it has other threads than the caller: the
+    # finder's must not make it warn where the program alone would not.
+    while _FORK_FILTERS:
+        _FORK_FILTERS.pop().remove()
+    ours = len(_OWN_THREADS) + _SAMPLERS[0]
+    if not ours or sys.version_info < (3, 12):
+        return
+    threads = _process_threads()
+    if threads is None or threads - ours > 1:
+        return
+    one_shot = _ForkWarning()
+    _FORK_FILTERS.append(one_shot)
+    warnings.filters.insert(0, one_shot.filter)
+
+
+def _after_fork_in_parent() -> None:
+    if sys.version_info < (3, 13):   # 3.12 warns before this hook
+        while _FORK_FILTERS:
+            _FORK_FILTERS.pop().remove()
+
+
+def _after_fork_in_child() -> None:
+    while _FORK_FILTERS:
+        _FORK_FILTERS.pop().remove()
+    # The child has none of the finder's threads; their idents may be
+    # reused by its own.
+    _OWN_THREADS.clear()
+    _SAMPLERS[0] = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork,
+                        after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
+
+
+def _start_thread(function) -> int:
+    """Run function() in a thread of the finder's own, invisible to
+    threading (it must catch its own exceptions)."""
+    def bootstrap():
+        _OWN_THREADS.add(_thread.get_ident())
+        try:
+            function()
+        finally:
+            _OWN_THREADS.discard(_thread.get_ident())
+    ident = _thread.start_new_thread(bootstrap, ())
+    _OWN_THREADS.add(ident)
+    return ident
+
+
+def gil_message() -> str:
+    """Why there is nothing to find while the GIL is on, and what to do."""
+    if not sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return (f"Python {interpreter()} runs with a GIL: there is no "
+                "reference-count contention to find (threads never touch an "
+                "object's count at the same time). Run the program on a "
+                "free-threaded build (3.13t, 3.14t).")
+    return (f"Python {interpreter()} runs with the GIL on (PYTHON_GIL=1, -X "
+            "gil=1, or a module imported at startup turned it on): there is "
+            "no reference-count contention to find while it is on (threads "
+            "run one at a time). To sample anyway, run with PYTHON_GIL=0 (at "
+            "your own risk: a module that turns the GIL on was not declared "
+            "safe without it).")
+
+
+GIL_MESSAGE = gil_message()
 
 
 class ContentionUnavailable(RuntimeError):
@@ -148,7 +269,11 @@ class Finder:
         self._notes: list = []
         self._lock = threading.Lock()
         self._stopping = False
-        self._thread = None
+        self._thread = None        # the sampling loop's thread ident
+        self._done = None          # held until that thread ends
+        self._pid = None           # the process that started sampling
+        self._modules_seen: set = set()   # sys.modules while the GIL is off
+        self._ended = None         # when sampling ended early (GIL on)
         self._started = 0.0
         self._swept = 0            # sweeps of finished sets
         self._largest = 0          # the largest set of candidates
@@ -157,17 +282,13 @@ class Finder:
     # --- the finder's own objects are never candidates
 
     def _own_ids(self) -> set:
-        own = {id(self), id(self._records), id(self._notes),
-               id(self._current), id(self._sampler), id(self._lock),
-               }
-        own.update(id(thread) for thread in threading.enumerate()
-                   if thread.name.startswith(_THREAD_NAME))
-        return own
+        return {id(self), id(self._records), id(self._notes),
+                id(self._current), id(self._sampler), id(self._lock),
+                id(self._modules_seen), id(self._done)}
 
     def _skip_threads(self) -> set:
-        """The finder's threads (named threadhandle.contention...)."""
-        return {thread.ident for thread in threading.enumerate()
-                if thread.name.startswith(_THREAD_NAME)}
+        """The finder's threads (see _OWN_THREADS)."""
+        return set(_OWN_THREADS)
 
     # --- start, refresh, stop
 
@@ -176,17 +297,24 @@ class Finder:
             raise ContentionUnavailable(GIL_MESSAGE)
         if self._sampler is not None:
             raise RuntimeError("this Finder was started already")
+        self._pid = os.getpid()
+        self._modules_seen = set(sys.modules)
         self._sampler = _Sampler(self._duty, self._rate)
+        counted = False
         try:
             self._sampler.start()
-            self._thread = threading.Thread(
-                target=self._run, name=_THREAD_NAME, daemon=True)
+            _SAMPLERS[0] += 1
+            counted = True
             with self._lock:
                 self._install(self._candidates())
             # Sampling time: from the first set of candidates on.
             self._started = time.monotonic()
-            self._thread.start()
+            self._done = _thread.allocate_lock()
+            self._done.acquire()
+            self._thread = _start_thread(self._run)
         except BaseException:
+            if counted:
+                _SAMPLERS[0] -= 1
             self._abandon()
             raise
         return self
@@ -201,6 +329,7 @@ class Finder:
         self._current = ()
         self._records = {}
         self._thread = None
+        self._done = None
 
     def _candidates(self) -> tuple:
         if self._objects is not None:
@@ -273,11 +402,71 @@ class Finder:
             self._install(self._candidates())
 
     def _run(self) -> None:
+        # A thread of _thread's: an uncaught exception would go to the
+        # program's sys.unraisablehook; it ends sampling with a note.
+        try:
+            self._loop()
+        except BaseException as exc:  # noqa: BLE001 - the finder's own
+            self._notes.append(
+                f"sampling ended early: the finder failed "
+                f"({type(exc).__name__}: {exc})")
+            self._ended = time.monotonic()
+        finally:
+            self._done.release()
+
+    def _new_extensions(self) -> list:
+        return sorted(name for name in set(sys.modules) - self._modules_seen
+                      if _is_extension(name))
+
+    def _gil_came_on(self) -> None:
+        """The GIL is on (a module that needs it was imported): take what
+        was sampled until now and stop sampling."""
+        came_on = time.monotonic()
+        # The module enters sys.modules once its import is done: wait for
+        # it a little.
+        for _ in range(40):
+            names = self._new_extensions()
+            if names or self._stopping:
+                break
+            time.sleep(_TICK)
+        with self._lock:
+            if self._stopping:
+                return
+            self._ended = came_on
+            self._take_counts()
+            self._current = ()
+            self._note_gil(names, came_on - self._started)
+
+    def _note_gil(self, names: list, seconds: float) -> None:
+        if names:
+            what = f"importing {', '.join(names)}"
+        else:
+            what = ("an import (Python's RuntimeWarning on stderr names the "
+                    "module)")
+        self._notes.append(
+            f"the GIL came on at {seconds:.1f} s, turned on by {what} (a C "
+            "extension not declared safe without the GIL): sampling stopped "
+            "there, as nothing contends while the GIL is on (threads run one "
+            "at a time); the entries are from before. To sample further, run "
+            "with PYTHON_GIL=0 (at your own risk: the module was not declared "
+            "safe without the GIL)")
+
+    def _loop(self) -> None:
         # time.sleep, not an Event: waiting on one allocates a lock each
         # time, traffic on the lock type the report would show.
         last_refresh = last_progress = time.monotonic()
         while not self._stopping:
-            time.sleep(0.05)
+            time.sleep(_TICK)
+            # A module that turns the GIL on enters sys.modules after it
+            # did: a copy taken before a check that found the GIL off
+            # does not hold it.
+            seen = (set(sys.modules)
+                    if len(sys.modules) != len(self._modules_seen) else None)
+            if _gil_enabled():
+                self._gil_came_on()
+                return
+            if seen is not None:
+                self._modules_seen = seen
             now = time.monotonic()
             if self._objects is None and now - last_refresh >= self._interval:
                 self._refresh()
@@ -293,12 +482,24 @@ class Finder:
         the report (the same one on later calls)."""
         if self._sampler is None:
             raise RuntimeError("this Finder was not started")
+        if os.getpid() != self._pid:
+            # A child forked while sampling: the finder's threads are not
+            # in it and its locks may be held for ever; it has nothing.
+            return Report(entries=[], seconds=0.0, sweeps=0, candidates=0,
+                          notes=["this process was forked from the sampled "
+                                 "one: nothing was sampled in it"])
         self._stopping = True
-        if self._thread is not threading.current_thread():
-            self._thread.join()
+        if self._thread != _thread.get_ident():
+            self._done.acquire()
+            self._done.release()
         with self._lock:
             if self.report is None:
-                seconds = time.monotonic() - self._started
+                if self._ended is None and _gil_enabled():
+                    # It came on since the sampling loop last looked.
+                    self._ended = time.monotonic()
+                    self._note_gil(self._new_extensions(),
+                                   self._ended - self._started)
+                seconds = (self._ended or time.monotonic()) - self._started
                 if self._progress is not None:
                     sweeps, _, size = self._sampler.stats()
                     self._progress(seconds, sweeps / max(seconds, 1e-9),
@@ -306,6 +507,7 @@ class Finder:
                 self._take_counts()
                 self._current = ()
                 self._sampler.stop()
+                _SAMPLERS[0] -= 1
                 self.report = self._make_report(seconds)
                 self._records = {}
         return self.report
@@ -332,6 +534,20 @@ class Finder:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def _is_extension(name: str) -> bool:
+    """Whether sys.modules[name] was loaded from a C extension, read
+    without running the module's code (no getattr on it)."""
+    module = sys.modules.get(name)
+    if not issubclass(type(module), types.ModuleType):
+        return False
+    spec = types.ModuleType.__dict__["__dict__"].__get__(module).get(
+        "__spec__")
+    if type(spec) is not ModuleSpec:
+        return False
+    origin = vars(spec).get("origin")
+    return type(origin) is str and origin.endswith(tuple(EXTENSION_SUFFIXES))
 
 
 def _score(record: list) -> float:
