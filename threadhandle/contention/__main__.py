@@ -18,7 +18,7 @@ import types
 
 from threadhandle.contention import (
     DEFAULT_CAP, DEFAULT_DUTY, DEFAULT_RATE, DEFAULT_REFRESH, GIL_MESSAGE,
-    Finder,
+    Finder, Report,
     _gil_enabled)
 from threadhandle.contention._graph import _HERE
 
@@ -39,6 +39,14 @@ def positive(kind):
             raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
         return value
     return parse
+
+
+def before_report(path: str):
+    try:
+        return Report.load(path)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot read the report {path!r}: {exc}")
 
 
 def parse_args(argv: list) -> argparse.Namespace:
@@ -70,6 +78,9 @@ def parse_args(argv: list) -> argparse.Namespace:
                         f"(default {DEFAULT_RATE:g})")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help="also write the report as JSON to PATH")
+    parser.add_argument("--compare", type=before_report, metavar="PATH",
+                        help="a report written by -o before a remedy was "
+                        "applied: also print what changed for each entry")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress on stderr")
     parser.add_argument("args", nargs=argparse.REMAINDER,
@@ -212,6 +223,8 @@ def write_report(session: Session, args: argparse.Namespace) -> None:
               file=sys.stderr)
         return
     print(session.report.format(args.top), flush=True)
+    if args.compare is not None:
+        print(session.report.format_comparison(args.compare), flush=True)
     if args.output:
         try:
             session.report.write_json(args.output, args.top)

@@ -212,8 +212,9 @@ def _frame_text(frame: types.FrameType) -> str:
 
 
 # A place: (text, kind, container).  kind: "global" (a module attribute),
-# "attr", "item", "key" (a dict's key), "local", "cell", "member" (of a
-# set).  container: the object it was read from (for "attr" and "item").
+# "attr", "item", "key" (a dict's key), "local", "cell", "argument" (of a
+# thread's target), "member" (of a set).  container: the object it was
+# read from (for "attr", "item" and "key").
 
 def _edges(obj: object, path: str, layouts: Layouts):
     """(child, text, kind) for the named references of obj, read without
@@ -286,7 +287,7 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
                             None))
             program.append((value, f"{where} {name}"))
     for value, text in thread_targets(skip_threads):
-        kind = "cell" if text.startswith("closure") else "local"
+        kind = "cell" if text.startswith("closure") else "argument"
         reached(value, (text, kind, None))
         program.append((value, text))
     for queue in (program, library):
@@ -324,3 +325,15 @@ def _referrer_place(obj: object, exclude: set) -> tuple:
     kinds = sorted({_peek.type_name(type(ref)) for ref in referrers[:20]})
     return (f"not reached by name; referred to by {len(referrers)} "
             f"object(s): {', '.join(kinds)}", "unknown", None)
+
+
+def in_library_cache(where: str) -> bool:
+    """Whether a place's text names something inside a cache of the
+    standard library's or site-packages' modules ("re._cache2[...]"): the
+    module is the longest loaded module name the text starts with."""
+    found = ""
+    for name, _, attributes, in_library in modules():
+        if in_library and where.startswith(name + ".") and len(name) > len(
+                found):
+            found = name
+    return bool(found) and "cache" in where[len(found):].lower()
