@@ -25,9 +25,31 @@ INTERN_KEYS = "intern_keys"
 BIND = "bind_per_thread"
 VIEW = "view_per_thread"
 READ_ONCE = "read_once_per_thread"
-IMMORTALIZE_VALUES = "immortalize_values"
+IMMORTALIZE_VALUES = "immortalize_values"   # only in joint remedies
 FEWER = "none_fewer_instances"
 LOCK_SPLIT = "lock_split"
+
+# What each name asks of the user (the report's text says it in full, for
+# the object at hand).
+MEANINGS = {
+    HANDLE: "a ThreadHandle per thread (local_handle(obj) where it is used)",
+    DEFER: "threadhandle.enable_deferred_refcount(obj) once (3.14t+), if it "
+           "lives long",
+    IMMORTALIZE: "threadhandle.immortalize(obj) once, if it lives as long "
+                 "as the program",
+    IMMORTALIZE_VALUES: "immortalize the values read from the container "
+                        "(with the container's remedy: one cause)",
+    INTERN: "sys.intern(s) where the str is made, if it lives long",
+    INTERN_KEYS: "sys.intern(key) where the keys are made (with deferral of "
+                 "the dict on 3.14t)",
+    BIND: "look the library's object up once per thread (struct.Struct(fmt),"
+          " re.compile(...)), outside the loop",
+    VIEW: "take the memoryview once per thread",
+    READ_ONCE: "read the value once per thread into a local",
+    FEWER: "no tool helps: make fewer instances, or reuse them",
+    LOCK_SPLIT: "no tool helps: each thread its own object, merged at the "
+                "end, or fewer writes",
+}
 
 
 @dataclass(frozen=True)
@@ -340,6 +362,9 @@ def table_text() -> str:
     for index, row in enumerate(ROWS, 1):
         lines.append(f"| {index} | {row.label} | `{row.name}` | "
                      f"{row.reason} |")
+    lines += ["", "| remedy | what to do |", "|---|---|"]
+    lines += [f"| `{name}` | {meaning} |" for name, meaning in
+              MEANINGS.items()]
     return "\n".join(lines)
 
 

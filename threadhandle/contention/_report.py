@@ -248,14 +248,21 @@ class Report:
                          f"at least {MIN_EVENTS} times)")
             return "\n".join(lines)
         lines.append(f"{'#':>2} {'refcount':>8} {'lock':>6}  object")
+        # A group's remedy is shown at its first entry; the others say so.
+        first = {}
+        for rank, entry in enumerate(top, 1):
+            first.setdefault(entry.group, rank)
         for rank, entry in enumerate(top, 1):
             lines.append(f"{rank:>2} {entry.refcount_share:>8.1%} "
                          f"{entry.lock_share:>6.1%}  {entry.type} "
                          f"{entry.repr}")
             lines.append(f"{'':>19}at: {entry.where}")
-            joint = (f"one cause with {entry.group}: "
-                     if entry.group and entry.group != entry.where else "")
-            lines.append(f"{'':>19}do: {joint}{entry.remedy}")
+            if entry.group and first[entry.group] < rank:
+                lines.append(f"{'':>19}do: one cause with "
+                             f"#{first[entry.group]} ({entry.group}): its "
+                             "remedy names this too")
+            else:
+                lines.append(f"{'':>19}do: {entry.remedy}")
         lines.append("refcount: share of sweeps in which the object's shared "
                      "reference count changed; lock: share in which its "
                      "lock was held")
