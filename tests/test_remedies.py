@@ -59,7 +59,7 @@ CASES = [
     ("the type object of a class statement",
      facts(type_name="type", shape="type", is_class=True), "global",
      "__main__.Point", "refcount", PY314, "none_fewer_instances",
-     ["a class of the program"]),
+     ["a class (made by a class statement", "no tool helps"]),
     ("a memoryview",
      facts(type_name="memoryview", shape="memoryview"), "global",
      "__main__.VIEW", "refcount", PY314, "view_per_thread",
@@ -73,7 +73,7 @@ CASES = [
            library_cache=True),
      "item", "re._cache2[(<class 'str'>, 'a+', 0)]", "refcount", PY314,
      "bind_per_thread", ["never defer or immortalize it",
-                         "struct.Struct(fmt) in each thread"]),
+                         "p = re.compile(...) once"]),
     ("a numpy array",
      facts(type_name="ndarray", type_module="numpy", shape="ndarray",
            gc_tracked=False), "global", "__main__.W", "refcount", PY314,
@@ -320,6 +320,20 @@ def test_a_dict_and_its_run_time_keys_are_one_cause():
         "of __main__.COUNTS where they are made")
 
 
+def test_str_items_are_interned_not_immortalized():
+    # immortalize refuses str: the group says sys.intern for those.
+    text = facts(type_name="str", shape="str", gc_tracked=False)
+    entries = [entry("__main__.WORDS", "global",
+                     facts(type_name="list", shape="list"), key=1),
+               entry("__main__.WORDS[0]", "item", text, key=2, container=1)]
+    _remedies.group_joint_causes(entries, PY314)
+    assert entries[0].remedy.startswith(
+        "enable_deferred_refcount(__main__.WORDS) and sys.intern the "
+        "strings (__main__.WORDS[0]) where they are made")
+    assert "immortalize(" not in entries[0].remedy
+    assert entries[1].remedy_name == "enable_deferred_refcount+intern"
+
+
 def test_a_lock_is_not_grouped():
     value = facts(type_name="float", shape="float", gc_tracked=False)
     entries = [entry("__main__.L", "global",
@@ -329,6 +343,41 @@ def test_a_lock_is_not_grouped():
     _remedies.group_joint_causes(entries, PY314)
     assert [each.group for each in entries] == ["", ""]
     assert entries[0].remedy_name == "lock_split"
+
+
+# --- library caches no name reaches -----------------------------------------
+
+def test_an_entry_of_structs_c_cache_is_named():
+    import gc
+    import struct
+    from threadhandle.contention import _graph
+    struct.unpack("<iiq", bytes(16))
+    caches = [each for each in gc.get_referents(sys.modules["_struct"])
+              if type(each) is dict and "<iiq" in each]
+    if not caches:
+        pytest.skip("this Python keeps struct's cache elsewhere")
+    text, kind, _ = _graph._referrer_place(caches[0]["<iiq"], set())
+    assert text == "in the cache of the _struct module (its C state)"
+    assert kind == "cache"
+    chosen = choose(Facts.of(caches[0]["<iiq"], text).to_dict(), kind, text,
+                    "refcount")
+    assert chosen.name == "bind_per_thread"
+    assert "struct.Struct(fmt) once in each thread" in chosen.text
+
+
+def test_a_functools_cached_result_is_named():
+    import functools
+    from threadhandle.contention import _graph
+
+    @functools.lru_cache(maxsize=None)
+    def triple(n):
+        return [n] * 3
+
+    text, kind, _ = _graph._referrer_place(triple(5), set())
+    assert text == ("in the cache of a functools.lru_cache function (its "
+                    "cached results)")
+    assert choose(Facts.of(triple(5), text).to_dict(), kind, text,
+                  "refcount").name == "bind_per_thread"
 
 
 # --- the table in the guide --------------------------------------------------

@@ -95,7 +95,8 @@ class Entry:
     repr: str
     where: str
     kind: str                # how `where` reached it: global, attr, item,
-    #                          key, local, cell, argument, member, unknown
+    #                          key, local, cell, argument, member, cache,
+    #                          unknown
     sweeps: int
     refcount_changes: int
     lock_held: int
