@@ -56,7 +56,13 @@ class Facts:
         # A type not made by a class statement (or type()): a static type,
         # or a heap type made immutable, as C extensions make them.
         is_c_type = is_type and not _peek.is_class_statement_type(obj)
-        shape = _peek.shape_of(obj)
+        try:
+            shape = _peek.shape_of(obj)
+            runtime_keys = _runtime_keys(obj) if shape == "dict" else 0
+            library_cache = bool(where) and _graph.in_library_cache(where)
+        except Exception:  # noqa: BLE001 - e.g. a dict changing size
+            # Unknown: the table's general rows decide.
+            shape, runtime_keys, library_cache = "", 0, False
         return cls(
             type_name=_peek.type_name(kind),
             type_module=_peek.type_module(kind),
@@ -67,8 +73,8 @@ class Facts:
             shape=shape,
             is_class=is_type and not is_c_type,
             c_name=_peek.type_name(obj) if is_c_type else "",
-            runtime_keys=_runtime_keys(obj) if shape == "dict" else 0,
-            library_cache=bool(where) and _graph.in_library_cache(where),
+            runtime_keys=runtime_keys,
+            library_cache=library_cache,
         )
 
     def to_dict(self) -> dict:
