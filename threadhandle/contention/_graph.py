@@ -360,6 +360,8 @@ def in_library_cache(where: str) -> bool:
     module is the longest loaded module name the text starts with."""
     if where.startswith(IN_CACHE):
         return True
+    if "cache" not in where.lower():
+        return False         # most places: no walk of the modules
     found = ""
     for name, _, _, in_library in modules():
         if in_library and where.startswith(name + ".") and len(name) > len(
