@@ -47,7 +47,8 @@ CASES = [
     ("a dict with str keys made at run time (not interned)",
      facts(type_name="Counter", shape="dict", runtime_keys=40), "global",
      "__main__.COUNTS", "lock", PY314, "intern_keys",
-     ["sys.intern(key)", "enable_deferred_refcount(d)", "1.94x"]),
+     ["sys.intern(key)", "enable_deferred_refcount(d)", "1.94x",
+      "if the threads write it"]),
     ("its lock held with threads waiting",
      facts(type_name="list", shape="list"), "global", "__main__.RESULTS",
      "lock", PY314, "lock_split", ["own object and merge"]),
@@ -186,6 +187,13 @@ def test_run_time_keys_by_interpreter():
                       PY315)
     assert deferred.name == "intern_keys"
     assert "deferred already" in deferred.text
+
+
+def test_run_time_keys_without_a_lock_are_read_only():
+    keyed = facts(type_name="dict", shape="dict", runtime_keys=8)
+    chosen = choose(keyed, "global", "m.D", "refcount", PY314)
+    assert chosen.name == "intern_keys"
+    assert "if the threads write it" not in chosen.text
 
 
 def test_value_rows_do_not_depend_on_the_interpreter():

@@ -128,10 +128,16 @@ def _runtime_keys_text(s: Situation) -> str:
                     "deferral alone 0.95x)")
     else:
         together = "and a ThreadHandle of the dict per thread (3.13)"
-    return ("looked up with str keys made at run time: a lookup whose key "
+    text = ("looked up with str keys made at run time: a lookup whose key "
             "is not the stored key object takes a reference to the stored "
             "key and may fall back to the dict's lock; intern the keys "
             "where they are made (key = sys.intern(key)) " + together)
+    if s.cause == "lock":
+        # The sampler cannot tell these lookups from writes.
+        text += ("; if the threads write it (d[k] = v, d[k] += 1) rather "
+                 "than read it, no tool helps: give each thread its own "
+                 "dict and merge the results")
+    return text
 
 
 def _c_type_text(s: Situation) -> str:
