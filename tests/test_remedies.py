@@ -196,6 +196,16 @@ def test_run_time_keys_without_a_lock_are_read_only():
     assert "if the threads write it" not in chosen.text
 
 
+def test_untracked_on_313_names_no_deferral():
+    # 3.13 leaves a dict of ints untracked by the GC, and has no deferral.
+    untracked = facts(type_name="dict", shape="dict", gc_tracked=False)
+    on_313 = choose(untracked, "global", "m.D", "refcount", PY313)
+    assert on_313.name == "handle"
+    assert "deferral" not in on_313.text
+    assert "deferral refuses it" in choose(untracked, "global", "m.D",
+                                           "refcount", PY314).text
+
+
 def test_value_rows_do_not_depend_on_the_interpreter():
     value = facts(type_name="float", shape="float", gc_tracked=False)
     chosen = {choose(value, "attr", "m.P.x", "refcount", python).name

@@ -242,7 +242,9 @@ def _read_once_text(s: Situation) -> str:
 
 
 def _untracked_text(s: Situation) -> str:
-    return ("not tracked by the GC (deferral refuses it): a ThreadHandle "
+    # 3.13 leaves dicts of atoms untracked too; it has no deferral at all.
+    why = "deferral refuses it" if s.deferring else "3.13"
+    return (f"not tracked by the GC ({why}): a ThreadHandle "
             "per thread (local_handle(obj) where it is used; measured 1.96x "
             "for a float global, like the own copy); or " + _IMMORTAL_IF_LONG)
 
