@@ -56,7 +56,8 @@ MEANINGS = {
 class Situation:
     """The table's input.  facts: Facts.to_dict() of the object (see
     _report.Facts); kind: how its place reached it (global, attr, item,
-    key, cell, argument, local, member, unknown); where: the place's text;
+    key, cell, argument, local, member, cache, unknown); where: the
+    place's text;
     cause: "lock" (threads waited for its lock) or "refcount"; python:
     (major, minor) of the free-threaded interpreter."""
     facts: dict
@@ -92,11 +93,14 @@ class Situation:
 
 def root_of(where: str) -> str:
     """What a place's text starts from (its formats are _graph's):
-    "argument", "cell", "local" (a frame's), "unknown" or "module"."""
+    "argument", "cell", "local" (a frame's), "cache", "unknown" or
+    "module"."""
     if where.startswith("argument "):
         return "argument"
     if where.startswith("closure cell "):
         return "cell"
+    if where.startswith("in the cache of "):
+        return "cache"
     if where.startswith("not reached by name") or not where:
         return "unknown"
     if " (thread " in where or "() " in where.split(".", 1)[0]:
