@@ -310,7 +310,7 @@ def test_the_report_is_json_whatever_the_class_says(walked):
     facts = entry["facts"]
     assert facts["type_name"] == "Contended"
     assert facts["type_module"] == "123"
-    assert all(type(value) in (str, bool) for value in facts.values())
+    assert all(type(value) in (str, bool, int) for value in facts.values())
 
 
 # --------------------------------------------------------------------------

@@ -81,6 +81,7 @@ from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 from threadhandle._threadhandle import _SAMPLER_AVAILABLE, _Sampler
 from threadhandle.contention._graph import (
     find_places, gather, short_repr)
+from threadhandle.contention._remedies import group_joint_causes
 from threadhandle.contention._report import (
     MIN_EVENTS, THRESHOLD, Entry, Facts, Report, interpreter, remedy)
 
@@ -225,7 +226,7 @@ def _gil_enabled() -> bool:
 
 
 # Per candidate: [type, sweeps, changes, locked, info]; info is (repr,
-# where, kind, facts) once described.
+# where, kind, facts, id of the place's container) once described.
 _TYPE, _SWEEPS, _CHANGES, _LOCKED, _INFO = range(5)
 
 
@@ -381,9 +382,10 @@ class Finder:
         own = self._own_ids() | {id(targets)}
         places = find_places(targets, self._skip_threads(), own)
         for key, obj in targets.items():
-            text, kind, _ = places[key]
+            text, kind, container = places[key]
             self._records[key][_INFO] = (
-                short_repr(obj), text, kind, Facts.of(obj))
+                short_repr(obj), text, kind, Facts.of(obj, text),
+                0 if container is None else id(container))
         targets.clear()
 
     def _forget_the_quiet(self) -> None:
@@ -517,15 +519,17 @@ class Finder:
         for key, record in self._records.items():
             if record[_INFO] is None:
                 continue
-            text, where, kind, facts = record[_INFO]
-            sweeps = record[_SWEEPS]
-            entries.append(Entry(
+            text, where, kind, facts, container_id = record[_INFO]
+            entry = Entry(
                 type=facts.type_name, repr=text, where=where, kind=kind,
-                sweeps=sweeps, refcount_changes=record[_CHANGES],
-                lock_held=record[_LOCKED],
-                remedy=remedy(facts, kind, record[_LOCKED] / sweeps),
-                facts=vars(facts).copy(), id=key))
+                sweeps=record[_SWEEPS], refcount_changes=record[_CHANGES],
+                lock_held=record[_LOCKED], remedy="",
+                facts=facts.to_dict(), id=key, container_id=container_id)
+            chosen = remedy(entry.facts, kind, where, entry.cause)
+            entry.remedy, entry.remedy_name = chosen.text, chosen.name
+            entries.append(entry)
         entries.sort(key=lambda entry: -entry.score)
+        group_joint_causes(entries)
         return Report(entries=entries, seconds=seconds, sweeps=self._swept,
                       candidates=self._largest, notes=self._notes)
 

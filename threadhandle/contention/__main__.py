@@ -31,13 +31,13 @@ import traceback  # noqa: F401
 
 from threadhandle.contention import (
     DEFAULT_CAP, DEFAULT_DUTY, DEFAULT_RATE, DEFAULT_REFRESH,
-    Finder, _gil_enabled, _OWN_THREADS, _start_thread, gil_message)
+    Finder, Report, _gil_enabled, _OWN_THREADS, _start_thread, gil_message)
 
 PROG = "python -m threadhandle.contention"
 TAG = "threadhandle.contention"
 # The finder's options that take a value (the others are flags).
 VALUE_OPTIONS = {"--warmup", "--duration", "--top", "--cap", "--refresh",
-                 "--duty", "--rate", "-o", "--output"}
+                 "--duty", "--rate", "-o", "--output", "--compare"}
 # The entry python -m put first on sys.path for the finder (the current
 # folder), which python script.py would not have put there; None with -P.
 FINDER_PATH0 = None if sys.flags.safe_path else sys.path[0]
@@ -60,6 +60,14 @@ def positive(kind):
             raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
         return value
     return parse
+
+
+def before_report(path: str):
+    try:
+        return Report.load(path)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot read the report {path!r}: {exc}")
 
 
 def split_argv(argv: list) -> tuple:
@@ -110,6 +118,9 @@ def make_parser() -> argparse.ArgumentParser:
                         f"(default {DEFAULT_RATE:g})")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help="also write the report as JSON to PATH")
+    parser.add_argument("--compare", type=before_report, metavar="PATH",
+                        help="a report written by -o before a remedy was "
+                        "applied: also print what changed for each entry")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress on stderr")
     return parser
@@ -388,6 +399,8 @@ def write_report(session: Session, args: argparse.Namespace) -> None:
                      f"(--warmup {args.warmup:g} s): no report")
         return
     finder_print(session.report.format(args.top))
+    if args.compare is not None:
+        finder_print(session.report.format_comparison(args.compare))
     finder_print(f"{TAG}: end of the report")
     if args.output:
         try:

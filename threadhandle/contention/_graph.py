@@ -212,8 +212,10 @@ def _frame_text(frame: types.FrameType) -> str:
 
 
 # A place: (text, kind, container).  kind: "global" (a module attribute),
-# "attr", "item", "key" (a dict's key), "local", "cell", "member" (of a
-# set).  container: the object it was read from (for "attr" and "item").
+# "attr", "item", "key" (a dict's key), "local", "cell", "argument" (of a
+# thread's target), "member" (of a set), "cache" (a C cache's entry, see
+# _referrer_place), "unknown".  container: the object it was
+# read from (for "attr", "item" and "key").
 
 def _edges(obj: object, path: str, layouts: Layouts):
     """(child, text, kind) for the named references of obj, read without
@@ -286,7 +288,7 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
                             None))
             program.append((value, f"{where} {name}"))
     for value, text in thread_targets(skip_threads):
-        kind = "cell" if text.startswith("closure") else "local"
+        kind = "cell" if text.startswith("closure") else "argument"
         reached(value, (text, kind, None))
         program.append((value, text))
     for queue in (program, library):
@@ -314,13 +316,55 @@ def find_places(targets: dict, skip_threads: set, exclude: set,
     return places
 
 
+# The text of a place inside a cache that no name reaches (a C module's
+# state, a functools.lru_cache); in_library_cache knows it.
+IN_CACHE = "in the cache of "
+
+
+def _cache_owner(mapping: dict, exclude: set) -> str:
+    """What keeps `mapping` (a dict) as its cache where no name reaches it:
+    a module's C state (_struct's cache) or a functools.lru_cache
+    wrapper; "" if neither."""
+    for owner in gc.get_referrers(mapping):
+        if id(owner) in exclude:
+            continue
+        kind = type(owner)
+        if _peek.is_module(owner) and _peek.module_dict(owner) is not mapping:
+            name = str_item(items(_peek.module_dict(owner)), "__name__")
+            return f"the {name_text(name)} module (its C state)"
+        if _peek.type_name(kind) == "_lru_cache_wrapper":
+            return "a functools.lru_cache function (its cached results)"
+    return ""
+
+
 def _referrer_place(obj: object, exclude: set) -> tuple:
-    """A weaker answer when no name reaches obj: what refers to it."""
+    """A weaker answer when no name reaches obj: the cache that holds it,
+    or what refers to it."""
     referrers = [ref for ref in gc.get_referrers(obj)
                  if id(ref) not in exclude
                  and type(ref) is not types.FrameType]
     if not referrers:
         return ("not reached by name (held by C code?)", "unknown", None)
+    for ref in [ref for ref in referrers if type(ref) is dict][:3]:
+        owner = _cache_owner(ref, exclude | {id(referrers)})
+        if owner:
+            return (IN_CACHE + owner, "cache", ref)
     kinds = sorted({_peek.type_name(type(ref)) for ref in referrers[:20]})
     return (f"not reached by name; referred to by {len(referrers)} "
             f"object(s): {', '.join(kinds)}", "unknown", None)
+
+
+def in_library_cache(where: str) -> bool:
+    """Whether a place's text names something inside a cache of the
+    standard library's or site-packages' modules ("re._cache2[...]"): the
+    module is the longest loaded module name the text starts with."""
+    if where.startswith(IN_CACHE):
+        return True
+    if "cache" not in where.lower():
+        return False         # most places: no walk of the modules
+    found = ""
+    for name, _, _, in_library in modules():
+        if in_library and where.startswith(name + ".") and len(name) > len(
+                found):
+            found = name
+    return bool(found) and "cache" in where[len(found):].lower()

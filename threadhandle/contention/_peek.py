@@ -12,6 +12,7 @@ object freed meanwhile, a descriptor refusing an object): callers guard."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import types
 from itertools import islice
@@ -337,3 +338,47 @@ def name_text(name: object) -> str:
     """A dict key as an attribute name: itself if a str, else its
     safe_repr (formatting a str subclass would call its __format__)."""
     return name if type(name) is str else safe_repr(name)
+
+
+# --------------------------------------------------------------------------
+# What an object is, for the remedies table
+# --------------------------------------------------------------------------
+
+# By the first base found along the type's MRO (identity only).
+_VALUE_SHAPES = ((bool, "int"), (int, "int"), (float, "float"),
+                 (complex, "complex"), (str, "str"), (bytes, "bytes"),
+                 (bytearray, "bytearray"), (memoryview, "memoryview"))
+
+
+def _loaded_type(module_name: str, name: str):
+    """A type the program's modules hold (numpy.ndarray, re.Pattern), read
+    from the module's dict if the module is loaded (nothing is imported);
+    None otherwise."""
+    module = str_item(items(sys.modules), module_name)
+    if module is None or not is_module(module):
+        return None
+    found = str_item(items(module_dict(module)), name)
+    return found if found is not None and is_type(found) else None
+
+
+def shape_of(obj: object, layouts: Layouts | None = None) -> str:
+    """What obj is, in the words of the remedies table: int, float,
+    complex, str, bytes, bytearray, memoryview, ndarray, pattern, dict,
+    list, tuple, set, frozenset, function, module, type, instance (of a
+    class statement's type), c_object (of a C type)."""
+    kind = type(obj)
+    for base, shape in _VALUE_SHAPES:
+        if has_base(kind, base):
+            return shape
+    for module_name, name, shape in (("numpy", "ndarray", "ndarray"),
+                                     ("re", "Pattern", "pattern")):
+        known = _loaded_type(module_name, name)
+        if known is not None and has_base(kind, known):
+            return shape
+    shape = (layouts or Layouts()).of(kind).shape
+    if shape != "instance":
+        return shape
+    for cls in mro(kind):
+        if is_class_statement_type(cls):
+            return "instance"
+    return "c_object"

@@ -10,7 +10,8 @@ import sys
 import sysconfig
 from dataclasses import asdict, dataclass, field
 
-from threadhandle.contention import _peek
+from threadhandle._threadhandle import _is_immortal
+from threadhandle.contention import _compare, _graph, _peek, _remedies
 
 # An entry is listed when at least this share of the sweeps saw its
 # refcount change, or its lock held, and that happened at least MIN_EVENTS
@@ -32,21 +33,36 @@ def interpreter() -> str:
 @dataclass
 class Facts:
     """What the remedy depends on, read while the object was alive, from
-    type fields (no code of the program runs): str and bool only."""
+    type fields and the object's C storage (no code of the program runs):
+    str, int and bool only (JSON-safe).  The rows that use them are in
+    _remedies.ROWS."""
     type_name: str
     type_module: str
     gc_tracked: bool
     deferred: bool
-    is_c_type: bool          # a type object made by a C extension
-    c_module: str            # that extension's module
+    is_c_type: bool          # a type object made by C code
+    c_module: str            # that type's module
+    shape: str = ""          # _peek.shape_of: str, ndarray, dict, ...
+    is_class: bool = False   # a type object made by a class statement
+    c_name: str = ""         # the C type's name (is_c_type)
+    runtime_keys: int = 0    # str keys not interned (a dict's, of the first
+    #                          _KEYS_READ)
+    library_cache: bool = False  # found inside a library's cache
 
     @classmethod
-    def of(cls, obj: object) -> "Facts":
+    def of(cls, obj: object, where: str = "") -> "Facts":
         kind = type(obj)
+        is_type = _peek.is_type(obj)
         # A type not made by a class statement (or type()): a static type,
         # or a heap type made immutable, as C extensions make them.
-        is_c_type = _peek.is_type(obj) and not _peek.is_class_statement_type(
-            obj)
+        is_c_type = is_type and not _peek.is_class_statement_type(obj)
+        try:
+            shape = _peek.shape_of(obj)
+            runtime_keys = _runtime_keys(obj) if shape == "dict" else 0
+            library_cache = bool(where) and _graph.in_library_cache(where)
+        except Exception:  # noqa: BLE001 - e.g. a dict changing size
+            # Unknown: the table's general rows decide.
+            shape, runtime_keys, library_cache = "", 0, False
         return cls(
             type_name=_peek.type_name(kind),
             type_module=_peek.type_module(kind),
@@ -54,7 +70,28 @@ class Facts:
             deferred=HAS_DEFERRED and sys.getrefcount(obj) > _DEFERRED_COUNT,
             is_c_type=is_c_type,
             c_module=_peek.type_module(obj) if is_c_type else "",
+            shape=shape,
+            is_class=is_type and not is_c_type,
+            c_name=_peek.type_name(obj) if is_c_type else "",
+            runtime_keys=runtime_keys,
+            library_cache=library_cache,
         )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_KEYS_READ = 200
+
+
+def _runtime_keys(mapping: dict) -> int:
+    """How many of a dict's first _KEYS_READ keys are exact str that are
+    not interned: made at run time.  Interned strings are immortal on
+    free-threaded builds, so mortality tells them apart there."""
+    if not FREE_THREADED:
+        return 0
+    return sum(1 for key, _ in _peek.items(mapping)[:_KEYS_READ]
+               if type(key) is str and not _is_immortal(key))
 
 
 @dataclass
@@ -64,7 +101,8 @@ class Entry:
     repr: str
     where: str
     kind: str                # how `where` reached it: global, attr, item,
-    #                          key, local, cell, member, unknown
+    #                          key, local, cell, argument, member, cache,
+    #                          unknown
     sweeps: int
     refcount_changes: int
     lock_held: int
@@ -73,6 +111,9 @@ class Entry:
     # id() of the object: meaningful while the object lives (tools that
     # hold it, such as the benchmark's ground truth, compare it).
     id: int = 0
+    remedy_name: str = ""    # the row's name in _remedies (tools read it)
+    container_id: int = 0    # id() of what its place read it from
+    group: str = ""          # one cause with the entry at this place
 
     @property
     def refcount_share(self) -> float:
@@ -104,39 +145,12 @@ class Entry:
         return data
 
 
-def remedy(facts: Facts, kind: str, lock_share: float) -> str:
-    """What to do about one contended object (docs/guide.md: "Find what
-    contends").  Whether it lives long is the user's knowledge: the
-    remedies that suit only long-lived objects say so."""
-    if lock_share >= THRESHOLD:
-        return ("lock held: threads write it at once, and no handle helps; "
-                "give each thread its own object and merge, or write less "
-                "often")
-    if facts.is_c_type:
-        return (f"the type object of a C extension ({facts.c_module}), "
-                "counted by each instance made: nothing in Python helps; "
-                "make fewer instances, or reuse them")
-    if kind == "key" and facts.type_name == "str":
-        return ("a dict key made at run time, counted by each lookup: "
-                "intern the keys (sys.intern) where they are made")
-    immortal = ("; or threadhandle.immortalize(obj) if it lives as long as "
-                "the program (it is then never freed)")
-    if kind in ("attr", "item") and not facts.gc_tracked:
-        return ("a value read from a shared object: read it once per "
-                "thread into a local, or keep per-thread copies" + immortal)
-    if not facts.gc_tracked:
-        return ("not tracked by the GC: a ThreadHandle per thread "
-                "(local_handle(obj) where it is used)" + immortal)
-    if facts.deferred:
-        return ("deferred already, so C code counts it (a method taken "
-                "by C, a buffer, an operand): a ThreadHandle per thread, "
-                "or local_handle(obj)")
-    if HAS_DEFERRED:
-        return ("if it lives long, threadhandle.enable_deferred_refcount(obj)"
-                " once (it is then freed by the GC, not at its last "
-                "reference); else a ThreadHandle per thread")
-    return ("a ThreadHandle per thread (local_handle(obj) where it is "
-            "used); 3.13 has no deferred reference counting")
+def remedy(facts: dict, kind: str, where: str, cause: str,
+           python: tuple | None = None) -> _remedies.Remedy:
+    """What to do about one contended object: the first row of the
+    remedies table (_remedies.ROWS, shown in docs/guide.md: "Find what
+    contends") that fits it."""
+    return _remedies.choose(facts, kind, where, cause, python)
 
 
 @dataclass
@@ -163,6 +177,39 @@ class Report:
                 "candidates": self.candidates, "threshold": self.threshold,
                 "notes": list(self.notes),
                 "entries": [entry.to_dict() for entry in entries]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        """The Report that to_dict() (or a JSON file written by -o) holds;
+        the entries' derived fields (shares, cause) are recomputed."""
+        names = {name for name in Entry.__dataclass_fields__}
+        entries = [Entry(**{key: value for key, value in entry.items()
+                            if key in names})
+                   for entry in data.get("entries", [])]
+        return cls(entries=entries, seconds=data.get("seconds", 0.0),
+                   sweeps=data.get("sweeps", 0),
+                   candidates=data.get("candidates", 0),
+                   notes=list(data.get("notes", [])),
+                   interpreter=data.get("interpreter", "?"),
+                   threshold=data.get("threshold", THRESHOLD))
+
+    @classmethod
+    def load(cls, path: str) -> "Report":
+        """A report written with -o / write_json."""
+        with open(path, encoding="utf-8") as file:
+            return cls.from_dict(json.load(file))
+
+    def compare(self, before: "Report") -> list:
+        """What changed since `before` (a run before a remedy was applied):
+        [((type, where), status)] with status "gone", "halved", "lower",
+        "unchanged", "higher" or "new"; entries are matched by type and
+        place, since ids differ between runs."""
+        return _compare.compare(before, self)
+
+    def format_comparison(self, before: "Report") -> str:
+        """compare(before) as text, with each entry's share before and
+        after."""
+        return _compare.format_comparison(before, self)
 
     def to_json(self, n: int | None = None) -> str:
         return json.dumps(self.to_dict(n), indent=2)
@@ -208,12 +255,21 @@ class Report:
                          f"at least {MIN_EVENTS} times)")
             return "\n".join(lines)
         lines.append(f"{'#':>2} {'refcount':>8} {'lock':>6}  object")
+        # A group's remedy is shown at its first entry; the others say so.
+        first = {}
+        for rank, entry in enumerate(top, 1):
+            first.setdefault(entry.group, rank)
         for rank, entry in enumerate(top, 1):
             lines.append(f"{rank:>2} {entry.refcount_share:>8.1%} "
                          f"{entry.lock_share:>6.1%}  {entry.type} "
                          f"{entry.repr}")
             lines.append(f"{'':>19}at: {entry.where}")
-            lines.append(f"{'':>19}do: {entry.remedy}")
+            if entry.group and first[entry.group] < rank:
+                lines.append(f"{'':>19}do: one cause with "
+                             f"#{first[entry.group]} ({entry.group}): its "
+                             "remedy names this too")
+            else:
+                lines.append(f"{'':>19}do: {entry.remedy}")
         lines.append("refcount: share of sweeps in which the object's shared "
                      "reference count changed; lock: share in which its "
                      "lock was held")
