@@ -122,6 +122,6 @@ def test_children_of_fork_never_wait_on_the_sampler():
                              capture_output=True, text=True, timeout=300)
     except subprocess.TimeoutExpired as hung:
         pytest.fail(f"the forking process hung: {hung.stdout!r}")
-    assert run.stdout.splitlines()[-1:] == [f"forks {FORKS} hung 0 failed 0"], (
-        run.stdout + run.stderr)
+    last = run.stdout.splitlines()[-1:]
+    assert last == [f"forks {FORKS} hung 0 failed 0"], run.stdout + run.stderr
     assert run.returncode == 0, run.stderr

@@ -498,8 +498,9 @@ cdef class _Sampler:
 
     swap(objects) hands it a new tuple of candidates (None: none) and
     returns the previous set's counts, (sweeps, changes, locked), changes
-    and locked being lists in the order of that tuple; sampling is then
-    paused until resume(), so that the caller can drop the references it
+    and locked being lists in the order of that tuple (locked: the reads
+    that found threads parked waiting for the object's lock); sampling is
+    then paused until resume(), so that the caller can drop the references it
     took meanwhile without them being counted.  stats() is (sweeps over
     all sets, busy seconds, candidates now); stop() ends the thread.
     """

@@ -4,7 +4,10 @@
  *   - how often its shared reference count (ob_ref_shared) changed between
  *     two consecutive reads: only threads other than the object's owner
  *     touch that field, so a change means cross-thread refcount traffic;
- *   - how many reads found its per-object lock (ob_mutex) held.
+ *   - how many reads found threads parked waiting for its per-object lock
+ *     (ob_mutex): a lock one thread holds is no contention, however long
+ *     it holds it; a lock others wait for is.  Only waits long enough for
+ *     a thread to park show: a waiter first spins a little, unseen.
  *
  * Free-threaded builds only (the fields exist nowhere else); elsewhere
  * th_sampler_new() fails with a clear message.  threadhandle.contention
@@ -51,6 +54,11 @@
 
 #if TH_SAMPLER_AVAILABLE
 
+/* The bits of a PyMutex (Include/cpython/lock.h, pylock.h from 3.15):
+ * 1 locked (_Py_LOCKED), 2 threads parked waiting for it (_Py_HAS_PARKED,
+ * defined in the internal pycore_lock.h); the same in 3.13, 3.14, 3.15. */
+#define TH_MUTEX_HAS_PARKED 2
+
 /* One set of candidates and its counts, owned by the sampler between two
  * swaps. */
 typedef struct {
@@ -60,7 +68,7 @@ typedef struct {
     int baseline;               /* 1: the next sweep only reads */
     Py_ssize_t *last_shared;    /* ob_ref_shared at the previous read */
     uint64_t *changes;          /* reads that differed from the previous */
-    uint64_t *locked;           /* reads with ob_mutex held */
+    uint64_t *parked;           /* reads with threads parked on ob_mutex */
 } candidate_set;
 
 struct th_sampler {
@@ -115,8 +123,7 @@ sweep(candidate_set *set)
         uint8_t lock_bits = _Py_atomic_load_uint8_relaxed(&op->ob_mutex._bits);
         if (counting) {
             set->changes[i] += shared != set->last_shared[i];
-            /* Bit 0 of a PyMutex: locked (_Py_LOCKED). */
-            set->locked[i] += lock_bits & 1;
+            set->parked[i] += (lock_bits & TH_MUTEX_HAS_PARKED) != 0;
         }
         set->last_shared[i] = shared;
     }
@@ -256,7 +263,7 @@ set_free(candidate_set *set)
     Py_XDECREF(set->objects);
     PyMem_Free(set->last_shared);
     PyMem_Free(set->changes);
-    PyMem_Free(set->locked);
+    PyMem_Free(set->parked);
     PyMem_Free(set);
 }
 
@@ -278,8 +285,8 @@ set_new(PyObject *objects)
     set->baseline = 1;
     set->last_shared = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
     set->changes = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
-    set->locked = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
-    if (!set->last_shared || !set->changes || !set->locked) {
+    set->parked = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
+    if (!set->last_shared || !set->changes || !set->parked) {
         set_free(set);
         PyErr_NoMemory();
         return NULL;
@@ -287,7 +294,7 @@ set_new(PyObject *objects)
     return set;
 }
 
-/* (sweeps, [changes...], [locked...]) of a set the sampler no longer
+/* (sweeps, [changes...], [parked...]) of a set the sampler no longer
  * uses; None for no set. */
 static PyObject *
 set_counts(candidate_set *set)
@@ -296,8 +303,8 @@ set_counts(candidate_set *set)
         Py_RETURN_NONE;
     }
     PyObject *changes = PyList_New(set->size);
-    PyObject *locked = PyList_New(set->size);
-    if (changes == NULL || locked == NULL) {
+    PyObject *parked = PyList_New(set->size);
+    if (changes == NULL || parked == NULL) {
         goto error;
     }
     for (Py_ssize_t i = 0; i < set->size; i++) {
@@ -306,17 +313,17 @@ set_counts(candidate_set *set)
             goto error;
         }
         PyList_SET_ITEM(changes, i, c);
-        PyObject *l = PyLong_FromUnsignedLongLong(set->locked[i]);
-        if (l == NULL) {
+        PyObject *p = PyLong_FromUnsignedLongLong(set->parked[i]);
+        if (p == NULL) {
             goto error;
         }
-        PyList_SET_ITEM(locked, i, l);
+        PyList_SET_ITEM(parked, i, p);
     }
     return Py_BuildValue("(KNN)", (unsigned long long)set->sweeps,
-                         changes, locked);
+                         changes, parked);
 error:
     Py_XDECREF(changes);
-    Py_XDECREF(locked);
+    Py_XDECREF(parked);
     return NULL;
 }
 

@@ -10,7 +10,7 @@ import sysconfig
 from dataclasses import asdict, dataclass, field
 
 # An entry is listed when at least this share of the sweeps saw its
-# refcount change, or its lock held, and that happened at least MIN_EVENTS
+# refcount change, or threads waiting for its lock, at least MIN_EVENTS
 # times: a thread that ends, or a collection, moves many counts once.
 THRESHOLD = 0.01
 MIN_EVENTS = 10
@@ -93,9 +93,9 @@ class Entry:
 
     @property
     def cause(self) -> str:
-        """'lock' when the lock was held in THRESHOLD of the sweeps or
-        more (threads then wait for each other whatever the count does),
-        else 'refcount'."""
+        """'lock' when threads waited for its lock in THRESHOLD of the
+        sweeps or more (they then wait for each other whatever the count
+        does), else 'refcount'."""
         return "lock" if self.lock_share >= THRESHOLD else "refcount"
 
     def to_dict(self) -> dict:
@@ -110,9 +110,9 @@ def remedy(facts: Facts, kind: str, lock_share: float) -> str:
     contends").  Whether it lives long is the user's knowledge: the
     remedies that suit only long-lived objects say so."""
     if lock_share >= THRESHOLD:
-        return ("lock held: threads write it at once, and no handle helps; "
-                "give each thread its own object and merge, or write less "
-                "often")
+        return ("threads wait for its lock (they write it at once), and no "
+                "handle helps; give each thread its own object and merge, "
+                "or write less often")
     if facts.is_c_type:
         return (f"the type object of a C extension ({facts.c_module}), "
                 "counted by each instance made: nothing in Python helps; "
@@ -177,7 +177,8 @@ class Report:
         top = self.top(n)
         if not top:
             lines.append(f"no object above the threshold ({self.threshold:.1%}"
-                         " of sweeps with refcount traffic or the lock held, "
+                         " of sweeps with refcount traffic or threads "
+                         "waiting for the lock, "
                          f"at least {MIN_EVENTS} times)")
             return "\n".join(lines)
         lines.append(f"{'#':>2} {'refcount':>8} {'lock':>6}  object")
@@ -188,8 +189,8 @@ class Report:
             lines.append(f"{'':>19}at: {entry.where}")
             lines.append(f"{'':>19}do: {entry.remedy}")
         lines.append("refcount: share of sweeps in which the object's shared "
-                     "reference count changed; lock: share in which its "
-                     "lock was held")
+                     "reference count changed; lock: share in which threads "
+                     "waited for its lock")
         return "\n".join(lines)
 
     def __str__(self) -> str:
