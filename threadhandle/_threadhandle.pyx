@@ -421,11 +421,12 @@ def enable_deferred_refcount(obj, /):
     ``sys.getrefcount(obj)`` counts a few extra references.  Meant for
     long-lived shared objects: a model, a router, a settings object.  For
     objects it cannot reach, and for references taken in C code, use a
-    ``ThreadHandle``.
+    ``ThreadHandle``.  Given a ThreadHandle, it turns it on for the handled
+    object.
 
     (CPython's ``PyUnstable_Object_EnableDeferredRefcount``.)
     """
-    return th_enable_deferred_refcount(obj) == 1
+    return th_enable_deferred_refcount(th_unwrap(obj)) == 1
 
 
 def immortalize(obj, /):
