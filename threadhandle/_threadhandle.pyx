@@ -243,6 +243,17 @@ cdef class ThreadHandle:
         cdef PyObject *stack[_MAX_FAST_ARGS]
         cdef Py_ssize_t i, n = len(args)
         cdef list keep = None
+        implementation = getattr(func, "_implementation", None)
+        if implementation is None:
+            # np.asarray(x, like=h), np.zeros(2, like=h) (NEP 35): numpy
+            # passes the public function, `like` taken out of kwargs.  What
+            # numpy does for like=obj is what the function does when called
+            # again with it (for an array: the function itself).
+            args = _unwrap_nested(args, 0, &state)
+            kwargs = {name: _unwrap_nested(value, 1, &state)
+                      for name, value in kwargs.items()}
+            kwargs["like"] = self.obj
+            return func(*args, **kwargs)
         if not kwargs and n <= _MAX_FAST_ARGS:
             # Positional arguments only (most calls): no tuple to build.
             for i in range(n):
@@ -254,21 +265,23 @@ cdef class ThreadHandle:
                     keep.append(new)  # a rebuilt list or tuple
                 stack[i] = <PyObject *>new
             if state & _FOUND:
-                return PyObject_Vectorcall(_dispatch_target(func, types, state),
-                                           stack, n, NULL)
+                return PyObject_Vectorcall(
+                    _dispatch_target(func, implementation, types, state),
+                    stack, n, NULL)
         else:
             args = _unwrap_nested(args, 0, &state)
             if kwargs:
                 kwargs = {name: _unwrap_nested(value, 1, &state)
                           for name, value in kwargs.items()}
             if state & _FOUND:
-                return _dispatch_target(func, types, state)(*args, **kwargs)
+                return _dispatch_target(func, implementation, types,
+                                        state)(*args, **kwargs)
         # The handle numpy found is somewhere this does not look (another
         # kind of container): numpy's implementation converts it, unless
         # another argument overrides the function.
         if _types_override(types):
             return NotImplemented
-        return func._implementation(*args, **kwargs)
+        return implementation(*args, **kwargs)
 
 
 # How many positional arguments __array_function__ passes on without
@@ -315,13 +328,14 @@ cdef bint _types_override(object types):
     return False
 
 
-cdef object _dispatch_target(object func, object types, int state):
+cdef object _dispatch_target(object func, object implementation,
+                             object types, int state):
     """What to call once handles are replaced: numpy's implementation if
     nobody overrides the function, else the function (numpy dispatches to
     the override, as without handles)."""
     if state & _OVERRIDES or _types_override(types):
         return func
-    return func._implementation
+    return implementation
 
 
 # numpy.ndarray and its __array_function__, found at first use (numpy is
