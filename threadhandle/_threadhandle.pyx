@@ -458,13 +458,17 @@ def immortalize(obj, /):
     scale like threads that each own a copy.
 
     Call it in the thread that made ``obj``, before other threads can
-    reach it.  Refused where the object's header shows that another thread
-    may hold it: ValueError if ``obj`` was made by another thread (or its
-    thread ended), or if its reference count is shared: other threads hold
-    or dropped references to it, or its counting is deferred (classes,
-    functions, modules, objects given ``enable_deferred_refcount``).
-    A reference another thread could take later (through a global or a
-    container) cannot be seen: that part is the caller's contract.  A
+    reach it.  What is checked is the object's header, and only that:
+    ValueError if the owner it names (the thread id of the thread that
+    made it) is not the calling thread's, or if its reference count is
+    shared: other threads hold or dropped references to it, or its
+    counting is deferred (classes, functions, modules, objects given
+    ``enable_deferred_refcount``).  A reference another thread could take
+    later (through a global or a container) cannot be seen, nor whether
+    the owner is the caller or an ended thread whose id the caller was
+    given (on Linux a new thread often gets the id of one that has ended,
+    and then an object that thread made passes): that part is the
+    caller's contract.  A
     ``str`` is refused with TypeError (CPython keeps immortal strings
     interned: ``sys.intern(s)`` makes one immortal on free-threaded
     builds).  Given a ThreadHandle, it makes the handled object immortal.
