@@ -521,7 +521,9 @@ cdef class _Sampler:
     that found threads parked waiting for the object's lock); sampling is
     then paused until resume(), so that the caller can drop the references it
     took meanwhile without them being counted.  stats() is (sweeps over
-    all sets, busy seconds, candidates now); stop() ends the thread.
+    all sets, busy seconds, candidates now); stop() ends the thread.  In
+    a child of os.fork() the sampler has no thread: its calls return at
+    once (swap() still returns the counts; start() raises).
     """
     cdef th_sampler *sampler
 
