@@ -45,6 +45,9 @@ HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)
 HAMMERED = {i: i for i in range(100)}
 QUIET = {i: i for i in range(100)}
 WRITTEN = [0] * 10
+# Sorted by a slow key: list.sort holds the list's lock throughout.
+SORTED = [1, 0]
+GLOBAL = 0
 HANDLED = {i: i for i in range(100)}
 
 
@@ -72,6 +75,19 @@ def read_point_x():
 
 
 def write_list():
+    WRITTEN[5] = 1
+
+
+def slow_key(item):
+    start = time.perf_counter()
+    while time.perf_counter() - start < 0.05:
+        pass
+    return item
+
+
+def write_globals():
+    global GLOBAL
+    GLOBAL = 1  # this module's dict
     WRITTEN[5] = 1
 
 
@@ -204,19 +220,63 @@ def test_float_attribute_of_a_shared_instance_is_a_value():
 
 
 @needs_free_threading
-def test_list_written_by_two_threads_is_lock_held():
+def test_list_written_by_two_threads_at_once_is_lock_contention():
+    # Only a thread parked waiting for a lock shows in its lock word, and a
+    # waiter first spins (40 sched_yield()s, tens of milliseconds on a busy
+    # machine), unseen.  So each write holds the lock 0.1 s: two threads
+    # sorting by a slow key were seen waiting in 18-40% of the sweeps
+    # (4 one-second runs on a busy 2-core machine).  Two threads doing
+    # WRITTEN[5] = 1 were seen waiting in 6 of 10 runs, a slow sort with
+    # 0.4 ms per write in 2 of 4, and the lock held 10-24% of the time
+    # with one writer as with two.  Only the list is watched: many sweeps.
+    stop = threading.Event()
+
+    def sort():
+        while not stop.is_set():
+            SORTED.sort(key=slow_key)
+
     def found(report):
-        entry = by_where(report).get(f"{__name__}.WRITTEN")
+        entry = by_where(report).get(f"{__name__}.SORTED")
         return entry is not None and entry.cause == "lock"
 
-    report = hammer(write_list, found=found)
+    sorters = [threading.Thread(target=sort) for _ in range(2)]
+    for thread in sorters:
+        thread.start()
+    try:
+        report = sample_until(found, objects=[SORTED])
+    finally:
+        stop.set()
+        for thread in sorters:
+            thread.join(30)
     check_findings()
-    entry = by_where(report).get(f"{__name__}.WRITTEN")
+    entry = by_where(report).get(f"{__name__}.SORTED")
     assert entry is not None, str(report)
     assert entry.lock_share >= contention.THRESHOLD
     assert entry.cause == "lock"
     assert entry.remedy_name == "lock_split"
     assert "no handle or other tool helps" in entry.remedy
+
+
+@needs_free_threading
+def test_one_writer_is_not_lock_contention():
+    # One thread writes a list and this module's globals (holding their
+    # locks 13-20% of the time), another idles: nobody waits for a lock.
+    namespace = globals()
+    idle = threading.Event()
+    idler = threading.Thread(target=idle.wait)
+    idler.start()
+    try:
+        report = hammer(write_globals, threads=1,
+                        objects=[WRITTEN, namespace])
+    finally:
+        idle.set()
+        idler.join(30)
+    check_findings()
+    assert report.sweeps >= 100, str(report)
+    for entry in report.entries:
+        assert entry.lock_held == 0, str(report)
+        assert entry.cause == "refcount"
+    assert "threads wait for its lock" not in str(report)
 
 
 def start_readers(table, stop):

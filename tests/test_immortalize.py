@@ -211,6 +211,46 @@ def test_refuses_an_object_made_by_another_thread():
 
 
 @needs_immortal
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="glibc's reuse of an ended thread's id")
+@pytest.mark.thread_unsafe(reason="needs threads started one after another")
+def test_what_is_checked_is_the_owner_id_in_the_header():
+    """Issue 21, item 12, pinned as documented: the owner the header names
+    is a thread id, and a thread started after another ended is often
+    given its id (on Linux the address of its TLS block, as get_ident()
+    is); an object the ended thread made then passes as the caller's,
+    while another thread can reach it (through `shared`).  With another
+    id it is refused."""
+    shared = []
+    seen = {}
+
+    def make():
+        seen["maker"] = threading.get_ident()
+        shared.append(Plain(x=1))
+
+    def take():
+        seen["taker"] = threading.get_ident()
+        try:
+            seen["result"] = immortalize(shared[-1])
+        except ValueError as exc:
+            seen["result"] = exc
+
+    for _ in range(5):
+        for target in (make, take):
+            thread = threading.Thread(target=target)
+            thread.start()
+            thread.join()
+        reused = seen["maker"] == seen["taker"]
+        if reused:
+            assert seen["result"] is True
+            assert is_immortal(shared[-1])
+        else:
+            assert isinstance(seen["result"], ValueError)
+            assert "made by another thread" in str(seen["result"])
+            assert "ob_tid" in str(seen["result"])
+
+
+@needs_immortal
 def test_refuses_an_object_another_thread_holds():
     obj = Plain(x=1)
     holding = threading.Event()

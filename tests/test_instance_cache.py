@@ -470,6 +470,18 @@ def test_a_handle_never_turns_on_deferred_refcount(kind):
     assert enable_deferred_refcount(obj) is True
 
 
+def test_enable_deferred_refcount_of_a_handle_defers_its_object():
+    """Issue 21, item 10: given a handle, the handled object is deferred,
+    as immortalize() unwraps; the handle itself is left alone."""
+    d = {}
+    h = ThreadHandle(d)
+    handle_count = sys.getrefcount(h)
+    assert enable_deferred_refcount(h) is DEFERRED_REFCOUNT
+    # Done already (or never possible): d needs nothing more.
+    assert enable_deferred_refcount(d) is False
+    assert sys.getrefcount(h) == handle_count
+
+
 @pytest.mark.skipif(not DEFERRED_REFCOUNT, reason="free-threaded 3.14+ only")
 def test_builtin_methods_leave_the_object_alone():
     d = {}

@@ -116,6 +116,10 @@ def test_subclass_result_kept():
     assert np.array_equal(result.data, plain.data)
 
 
+class Sub(np.ndarray):
+    pass
+
+
 class Overrides:
     """An object with its own __array_function__: it is called with the
     objects, not the handles."""
@@ -131,6 +135,49 @@ def test_an_override_of_the_object_sees_the_objects():
     assert np.dot(ThreadHandle(o), a) == np.dot(o, a)
     assert np.dot(a, ThreadHandle(o)) == np.dot(a, o)
     assert np.dot(ThreadHandle(o), ThreadHandle(a)) == np.dot(o, a)
+
+
+# numpy's functions that take like= (NEP 35: numpy calls the like object's
+# __array_function__ with the public function, `like` taken out).
+LIKE_FUNCTIONS = [
+    ("np.asarray", lambda like: np.asarray([1, 2], like=like)),
+    ("np.array", lambda like: np.array([[1, 2]], like=like)),
+    ("np.asanyarray", lambda like: np.asanyarray([1.5], like=like)),
+    ("np.ascontiguousarray",
+     lambda like: np.ascontiguousarray([1, 2], like=like)),
+    ("np.zeros", lambda like: np.zeros(2, like=like)),
+    ("np.ones", lambda like: np.ones((2, 2), dtype=int, like=like)),
+    ("np.empty", lambda like: np.empty(0, like=like)),
+    ("np.full", lambda like: np.full(2, 7, like=like)),
+    ("np.arange", lambda like: np.arange(3, like=like)),
+    ("np.identity", lambda like: np.identity(2, like=like)),
+    ("np.eye", lambda like: np.eye(2, k=1, like=like)),
+    ("np.frombuffer", lambda like: np.frombuffer(b"\0" * 8, like=like)),
+    ("np.fromiter", lambda like: np.fromiter(range(3), float, like=like)),
+    ("np.fromfunction",
+     lambda like: np.fromfunction(lambda i: i * 2, (3,), like=like)),
+    ("np.require", lambda like: np.require([1, 2], like=like)),
+    ("np.loadtxt", lambda like: np.loadtxt(["1 2"], like=like)),
+]
+
+
+@pytest.mark.parametrize("name,func", LIKE_FUNCTIONS,
+                         ids=[f[0] for f in LIKE_FUNCTIONS])
+def test_like_a_handle_is_like_its_object(name, func):
+    # Issue 21, item 11: AttributeError ('_implementation') before.
+    for obj in [np.arange(3.0), np.arange(2, dtype=np.int32).view(Sub),
+                np.ma.masked_array([1.0, 2.0], mask=[0, 1]), Overrides()]:
+        plain = outcome(func, obj)
+        handled = outcome(func, ThreadHandle(obj))
+        assert plain[0] == "value", (name, obj, plain)
+        assert same(plain, handled), (name, obj, plain, handled)
+
+
+def test_like_a_handle_with_handles_among_the_arguments():
+    a = np.arange(3.0)
+    h = ThreadHandle(a)
+    assert np.asarray(h, like=h) is np.asarray(a, like=a) is a
+    assert np.array_equal(np.array([h, h], like=h), np.array([a, a]))
 
 
 def test_attribute_access_is_the_objects():

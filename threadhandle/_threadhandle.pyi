@@ -29,7 +29,7 @@ def immortalize(obj: object, /) -> bool:
     never changed again and it is never freed.  True if it is immortal
     after the call; False where this interpreter cannot do it.  Call it in
     the thread that made ``obj``, before other threads can reach it
-    (ValueError otherwise; TypeError for a str)."""
+    (ValueError where its header shows otherwise; TypeError for a str)."""
 
 _INLINE_VALUES: bool
 _THREAD_END_HOOK: bool

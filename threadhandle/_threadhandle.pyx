@@ -243,6 +243,17 @@ cdef class ThreadHandle:
         cdef PyObject *stack[_MAX_FAST_ARGS]
         cdef Py_ssize_t i, n = len(args)
         cdef list keep = None
+        implementation = getattr(func, "_implementation", None)
+        if implementation is None:
+            # np.asarray(x, like=h), np.zeros(2, like=h) (NEP 35): numpy
+            # passes the public function, `like` taken out of kwargs.  What
+            # numpy does for like=obj is what the function does when called
+            # again with it (for an array: the function itself).
+            args = _unwrap_nested(args, 0, &state)
+            kwargs = {name: _unwrap_nested(value, 1, &state)
+                      for name, value in kwargs.items()}
+            kwargs["like"] = self.obj
+            return func(*args, **kwargs)
         if not kwargs and n <= _MAX_FAST_ARGS:
             # Positional arguments only (most calls): no tuple to build.
             for i in range(n):
@@ -254,21 +265,23 @@ cdef class ThreadHandle:
                     keep.append(new)  # a rebuilt list or tuple
                 stack[i] = <PyObject *>new
             if state & _FOUND:
-                return PyObject_Vectorcall(_dispatch_target(func, types, state),
-                                           stack, n, NULL)
+                return PyObject_Vectorcall(
+                    _dispatch_target(func, implementation, types, state),
+                    stack, n, NULL)
         else:
             args = _unwrap_nested(args, 0, &state)
             if kwargs:
                 kwargs = {name: _unwrap_nested(value, 1, &state)
                           for name, value in kwargs.items()}
             if state & _FOUND:
-                return _dispatch_target(func, types, state)(*args, **kwargs)
+                return _dispatch_target(func, implementation, types,
+                                        state)(*args, **kwargs)
         # The handle numpy found is somewhere this does not look (another
         # kind of container): numpy's implementation converts it, unless
         # another argument overrides the function.
         if _types_override(types):
             return NotImplemented
-        return func._implementation(*args, **kwargs)
+        return implementation(*args, **kwargs)
 
 
 # How many positional arguments __array_function__ passes on without
@@ -315,13 +328,14 @@ cdef bint _types_override(object types):
     return False
 
 
-cdef object _dispatch_target(object func, object types, int state):
+cdef object _dispatch_target(object func, object implementation,
+                             object types, int state):
     """What to call once handles are replaced: numpy's implementation if
     nobody overrides the function, else the function (numpy dispatches to
     the override, as without handles)."""
     if state & _OVERRIDES or _types_override(types):
         return func
-    return func._implementation
+    return implementation
 
 
 # numpy.ndarray and its __array_function__, found at first use (numpy is
@@ -421,11 +435,12 @@ def enable_deferred_refcount(obj, /):
     ``sys.getrefcount(obj)`` counts a few extra references.  Meant for
     long-lived shared objects: a model, a router, a settings object.  For
     objects it cannot reach, and for references taken in C code, use a
-    ``ThreadHandle``.
+    ``ThreadHandle``.  Given a ThreadHandle, it turns it on for the handled
+    object.
 
     (CPython's ``PyUnstable_Object_EnableDeferredRefcount``.)
     """
-    return th_enable_deferred_refcount(obj) == 1
+    return th_enable_deferred_refcount(th_unwrap(obj)) == 1
 
 
 def immortalize(obj, /):
@@ -443,13 +458,17 @@ def immortalize(obj, /):
     scale like threads that each own a copy.
 
     Call it in the thread that made ``obj``, before other threads can
-    reach it.  Refused where the object's header shows that another thread
-    may hold it: ValueError if ``obj`` was made by another thread (or its
-    thread ended), or if its reference count is shared: other threads hold
-    or dropped references to it, or its counting is deferred (classes,
-    functions, modules, objects given ``enable_deferred_refcount``).
-    A reference another thread could take later (through a global or a
-    container) cannot be seen: that part is the caller's contract.  A
+    reach it.  What is checked is the object's header, and only that:
+    ValueError if the owner it names (the thread id of the thread that
+    made it) is not the calling thread's, or if its reference count is
+    shared: other threads hold or dropped references to it, or its
+    counting is deferred (classes, functions, modules, objects given
+    ``enable_deferred_refcount``).  A reference another thread could take
+    later (through a global or a container) cannot be seen, nor whether
+    the owner is the caller or an ended thread whose id the caller was
+    given (on Linux a new thread often gets the id of one that has ended,
+    and then an object that thread made passes): that part is the
+    caller's contract.  A
     ``str`` is refused with TypeError (CPython keeps immortal strings
     interned: ``sys.intern(s)`` makes one immortal on free-threaded
     builds).  Given a ThreadHandle, it makes the handled object immortal.
@@ -498,10 +517,13 @@ cdef class _Sampler:
 
     swap(objects) hands it a new tuple of candidates (None: none) and
     returns the previous set's counts, (sweeps, changes, locked), changes
-    and locked being lists in the order of that tuple; sampling is then
-    paused until resume(), so that the caller can drop the references it
+    and locked being lists in the order of that tuple (locked: the reads
+    that found threads parked waiting for the object's lock); sampling is
+    then paused until resume(), so that the caller can drop the references it
     took meanwhile without them being counted.  stats() is (sweeps over
-    all sets, busy seconds, candidates now); stop() ends the thread.
+    all sets, busy seconds, candidates now); stop() ends the thread.  In
+    a child of os.fork() the sampler has no thread: its calls return at
+    once (swap() still returns the counts; start() raises).
     """
     cdef th_sampler *sampler
 

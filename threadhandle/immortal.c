@@ -7,7 +7,8 @@
  *
  * CPython's rule (PyUnstable_SetImmortal, 3.15): the object must not be
  * reachable by another thread yet.  Checked where the header can tell:
- * the calling thread owns the object (ob_tid) and no other thread holds a
+ * the calling thread owns the object (ob_tid is its thread id) and no
+ * other thread holds a
  * reference (ob_ref_shared is zero but for the flag saying weak
  * references may exist, which no thread's count is in).  An object with
  * deferred reference counting keeps a constant in ob_ref_shared, which
@@ -17,7 +18,14 @@
  * contention).  The header
  * cannot show another thread that could reach the object without holding
  * a reference yet (through a global or a container): that stays the
- * caller's contract.
+ * caller's contract.  Nor can it show which thread made the object: ob_tid
+ * is a thread id (_Py_ThreadId: on Linux the address of the thread's TLS
+ * block), and a thread started after another has ended is often given
+ * the same one, so an object made by an ended thread passes as the
+ * caller's: CPython leaves its ob_tid as it was until a garbage collection
+ * sets it from the owner of its memory (seen: 20 of 20 such objects
+ * accepted, and refused after a gc.collect(), on 3.14t); nothing in the
+ * header tells the two apart.
  *
  * Where: free-threaded 3.15+ through the public PyUnstable_SetImmortal;
  * 3.13t and 3.14t through internals.h (th_set_immortal); nowhere else (GIL
@@ -64,9 +72,10 @@ th_immortalize(PyObject *op)
     if (!_Py_IsOwnedByCurrentThread(op)) {
         PyErr_Format(PyExc_ValueError,
                      "immortalize(): this '%.200s' object was made by "
-                     "another thread (or that thread has ended): call "
-                     "immortalize() in the thread that made the object, "
-                     "before other threads can reach it",
+                     "another thread (its header's owner, ob_tid, is not "
+                     "the calling thread's id): call immortalize() in the "
+                     "thread that made the object, before other threads "
+                     "can reach it",
                      Py_TYPE(op)->tp_name);
         return -1;
     }

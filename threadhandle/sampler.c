@@ -4,7 +4,10 @@
  *   - how often its shared reference count (ob_ref_shared) changed between
  *     two consecutive reads: only threads other than the object's owner
  *     touch that field, so a change means cross-thread refcount traffic;
- *   - how many reads found its per-object lock (ob_mutex) held.
+ *   - how many reads found threads parked waiting for its per-object lock
+ *     (ob_mutex): a lock one thread holds is no contention, however long
+ *     it holds it; a lock others wait for is.  Only waits long enough for
+ *     a thread to park show: a waiter first spins a little, unseen.
  *
  * Free-threaded builds only (the fields exist nowhere else); elsewhere
  * th_sampler_new() fails with a clear message.  threadhandle.contention
@@ -18,6 +21,16 @@
  * items, so the sampling thread can read them without a reference of its
  * own.  It reads the header fields with relaxed atomic loads, as CPython's
  * own readers of those fields do.
+ *
+ * Fork: pthread_atfork handlers (registered once) take the mutex of every
+ * live sampler before fork() and release them after, in the parent; in the
+ * child, where the sampling thread does not exist, they reinitialise the
+ * mutex and condition variable and mark each sampler as having no thread,
+ * so that its later calls return at once (a swap still returns the
+ * counts).  For prepare never to wait on a thread that waits on the
+ * interpreter (os.fork() stops the world first), no thread holds a
+ * sampler's mutex while it attaches: callers take it detached and do only
+ * plain C work under it (lock_detached).
  *
  * Pacing: after each sweep the thread sleeps, so that its busy time is at
  * most `duty` of the wall time (a fraction `duty` of one core, whatever the
@@ -41,6 +54,11 @@
 
 #if TH_SAMPLER_AVAILABLE
 
+/* The bits of a PyMutex (Include/cpython/lock.h, pylock.h from 3.15):
+ * 1 locked (_Py_LOCKED), 2 threads parked waiting for it (_Py_HAS_PARKED,
+ * defined in the internal pycore_lock.h); the same in 3.13, 3.14, 3.15. */
+#define TH_MUTEX_HAS_PARKED 2
+
 /* One set of candidates and its counts, owned by the sampler between two
  * swaps. */
 typedef struct {
@@ -50,7 +68,7 @@ typedef struct {
     int baseline;               /* 1: the next sweep only reads */
     Py_ssize_t *last_shared;    /* ob_ref_shared at the previous read */
     uint64_t *changes;          /* reads that differed from the previous */
-    uint64_t *locked;           /* reads with ob_mutex held */
+    uint64_t *parked;           /* reads with threads parked on ob_mutex */
 } candidate_set;
 
 struct th_sampler {
@@ -58,6 +76,8 @@ struct th_sampler {
     pthread_mutex_t mutex;      /* guards everything below */
     pthread_cond_t wake;        /* a swap, a resume or stop */
     int started;
+    int has_thread;             /* 0 before start and in a child of
+                                   fork(): nothing to join */
     int stopping;
     int paused;                 /* set by a swap, cleared by resume */
     double duty;                /* fraction of one core, 0 < duty <= 1 */
@@ -65,9 +85,17 @@ struct th_sampler {
     candidate_set *set;         /* NULL: nothing to sample */
     uint64_t total_sweeps;      /* over every set, for progress */
     int64_t busy_ns;
-    int requests;               /* attached threads waiting for the mutex
-                                   (atomic, read without it) */
+    int requests;               /* threads waiting for the mutex (atomic,
+                                   read without it) */
+    th_sampler *prev, *next;    /* the registry of live samplers */
 };
+
+/* Every live sampler, for the fork handlers; registry_mutex guards the
+ * list.  Lock order: registry_mutex, then a sampler's mutex. */
+static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+static th_sampler *registry;
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+static int fork_handlers_error;
 
 static int64_t
 now_ns(void)
@@ -95,8 +123,7 @@ sweep(candidate_set *set)
         uint8_t lock_bits = _Py_atomic_load_uint8_relaxed(&op->ob_mutex._bits);
         if (counting) {
             set->changes[i] += shared != set->last_shared[i];
-            /* Bit 0 of a PyMutex: locked (_Py_LOCKED). */
-            set->locked[i] += lock_bits & 1;
+            set->parked[i] += (lock_bits & TH_MUTEX_HAS_PARKED) != 0;
         }
         set->last_shared[i] = shared;
     }
@@ -155,18 +182,76 @@ sampler_main(void *arg)
     return NULL;
 }
 
-/* Lock the sampler's mutex from an attached thread: detached while it
- * waits, so that the wait never holds up a stop-the-world pause. */
+/* Lock the sampler's mutex, counted in `requests` while waiting so that a
+ * sampler sweeping flat out lets go of it.  Never called attached while
+ * the mutex can be held long: see lock_detached. */
 static void
-lock_detached(th_sampler *s)
+lock_counted(th_sampler *s)
 {
     if (pthread_mutex_trylock(&s->mutex) != 0) {
         __atomic_fetch_add(&s->requests, 1, __ATOMIC_RELAXED);
-        Py_BEGIN_ALLOW_THREADS
         pthread_mutex_lock(&s->mutex);
-        Py_END_ALLOW_THREADS
         __atomic_fetch_sub(&s->requests, 1, __ATOMIC_RELAXED);
     }
+}
+
+/* Lock the sampler's mutex from an attached thread, detached until
+ * unlock_attach(): the wait never holds up a stop-the-world pause, and the
+ * mutex is never held by a thread waiting to attach (os.fork() stops the
+ * world, then fork_prepare waits for every sampler's mutex).  In between,
+ * plain C only: no Python API. */
+static PyThreadState *
+lock_detached(th_sampler *s)
+{
+    PyThreadState *tstate = PyEval_SaveThread();
+    lock_counted(s);
+    return tstate;
+}
+
+static void
+unlock_attach(th_sampler *s, PyThreadState *tstate)
+{
+    pthread_mutex_unlock(&s->mutex);
+    PyEval_RestoreThread(tstate);
+}
+
+static void
+fork_prepare(void)
+{
+    pthread_mutex_lock(&registry_mutex);
+    for (th_sampler *s = registry; s != NULL; s = s->next) {
+        lock_counted(s);
+    }
+}
+
+static void
+fork_parent(void)
+{
+    for (th_sampler *s = registry; s != NULL; s = s->next) {
+        pthread_mutex_unlock(&s->mutex);
+    }
+    pthread_mutex_unlock(&registry_mutex);
+}
+
+/* Only the thread that called fork() lives on in the child: the sampling
+ * threads are gone, and so are the threads counted in `requests`. */
+static void
+fork_child(void)
+{
+    pthread_mutex_init(&registry_mutex, NULL);
+    for (th_sampler *s = registry; s != NULL; s = s->next) {
+        pthread_mutex_init(&s->mutex, NULL);
+        pthread_cond_init(&s->wake, NULL);
+        s->has_thread = 0;
+        s->requests = 0;
+    }
+}
+
+static void
+register_fork_handlers(void)
+{
+    fork_handlers_error = pthread_atfork(fork_prepare, fork_parent,
+                                         fork_child);
 }
 
 static void
@@ -178,7 +263,7 @@ set_free(candidate_set *set)
     Py_XDECREF(set->objects);
     PyMem_Free(set->last_shared);
     PyMem_Free(set->changes);
-    PyMem_Free(set->locked);
+    PyMem_Free(set->parked);
     PyMem_Free(set);
 }
 
@@ -200,8 +285,8 @@ set_new(PyObject *objects)
     set->baseline = 1;
     set->last_shared = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
     set->changes = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
-    set->locked = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
-    if (!set->last_shared || !set->changes || !set->locked) {
+    set->parked = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
+    if (!set->last_shared || !set->changes || !set->parked) {
         set_free(set);
         PyErr_NoMemory();
         return NULL;
@@ -209,7 +294,7 @@ set_new(PyObject *objects)
     return set;
 }
 
-/* (sweeps, [changes...], [locked...]) of a set the sampler no longer
+/* (sweeps, [changes...], [parked...]) of a set the sampler no longer
  * uses; None for no set. */
 static PyObject *
 set_counts(candidate_set *set)
@@ -218,8 +303,8 @@ set_counts(candidate_set *set)
         Py_RETURN_NONE;
     }
     PyObject *changes = PyList_New(set->size);
-    PyObject *locked = PyList_New(set->size);
-    if (changes == NULL || locked == NULL) {
+    PyObject *parked = PyList_New(set->size);
+    if (changes == NULL || parked == NULL) {
         goto error;
     }
     for (Py_ssize_t i = 0; i < set->size; i++) {
@@ -228,17 +313,17 @@ set_counts(candidate_set *set)
             goto error;
         }
         PyList_SET_ITEM(changes, i, c);
-        PyObject *l = PyLong_FromUnsignedLongLong(set->locked[i]);
-        if (l == NULL) {
+        PyObject *p = PyLong_FromUnsignedLongLong(set->parked[i]);
+        if (p == NULL) {
             goto error;
         }
-        PyList_SET_ITEM(locked, i, l);
+        PyList_SET_ITEM(parked, i, p);
     }
     return Py_BuildValue("(KNN)", (unsigned long long)set->sweeps,
-                         changes, locked);
+                         changes, parked);
 error:
     Py_XDECREF(changes);
-    Py_XDECREF(locked);
+    Py_XDECREF(parked);
     return NULL;
 }
 
@@ -255,6 +340,12 @@ th_sampler_new(double duty, double max_rate)
                         "max_rate must be > 0 and <= 1e6 sweeps per second");
         return NULL;
     }
+    pthread_once(&fork_handlers_once, register_fork_handlers);
+    if (fork_handlers_error != 0) {
+        errno = fork_handlers_error;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return NULL;
+    }
     th_sampler *s = PyMem_Calloc(1, sizeof(th_sampler));
     if (s == NULL) {
         PyErr_NoMemory();
@@ -265,17 +356,27 @@ th_sampler_new(double duty, double max_rate)
     s->paused = 1;
     pthread_mutex_init(&s->mutex, NULL);
     pthread_cond_init(&s->wake, NULL);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&registry_mutex);
+    s->next = registry;
+    if (registry != NULL) {
+        registry->prev = s;
+    }
+    registry = s;
+    pthread_mutex_unlock(&registry_mutex);
+    Py_END_ALLOW_THREADS
     return s;
 }
 
 int
 th_sampler_start(th_sampler *s)
 {
-    lock_detached(s);
+    PyThreadState *tstate = lock_detached(s);
     int err = s->started ? -1 : pthread_create(&s->thread, NULL,
                                                sampler_main, s);
     s->started |= err == 0;
-    pthread_mutex_unlock(&s->mutex);
+    s->has_thread = err == 0;
+    unlock_attach(s, tstate);
     if (err == -1) {
         PyErr_SetString(PyExc_RuntimeError,
                         "a sampler can be started only once");
@@ -299,12 +400,12 @@ th_sampler_swap(th_sampler *s, PyObject *objects)
             return NULL;
         }
     }
-    lock_detached(s);
+    PyThreadState *tstate = lock_detached(s);
     candidate_set *old = s->set;
     s->set = new_set;
     s->paused = 1;
     pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->mutex);
+    unlock_attach(s, tstate);
     /* The sampling thread no longer sees `old`. */
     PyObject *counts = set_counts(old);
     set_free(old);
@@ -314,40 +415,41 @@ th_sampler_swap(th_sampler *s, PyObject *objects)
 void
 th_sampler_resume(th_sampler *s)
 {
-    lock_detached(s);
+    PyThreadState *tstate = lock_detached(s);
     if (s->set != NULL) {
         s->set->baseline = 1;
     }
     s->paused = 0;
     pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->mutex);
+    unlock_attach(s, tstate);
 }
 
 PyObject *
 th_sampler_stats(th_sampler *s)
 {
-    lock_detached(s);
+    PyThreadState *tstate = lock_detached(s);
     unsigned long long sweeps = s->total_sweeps;
     double busy = (double)s->busy_ns / 1e9;
     Py_ssize_t size = s->set ? s->set->size : 0;
-    pthread_mutex_unlock(&s->mutex);
+    unlock_attach(s, tstate);
     return Py_BuildValue("(Kdn)", sweeps, busy, size);
 }
 
 void
 th_sampler_stop(th_sampler *s)
 {
-    lock_detached(s);
-    /* Only the first call joins the thread. */
-    int join = s->started && !s->stopping;
+    /* Only the first call joins the thread; none in a child of fork(),
+     * where the thread does not exist. */
+    Py_BEGIN_ALLOW_THREADS
+    lock_counted(s);
+    int join = s->has_thread && !s->stopping;
     s->stopping = 1;
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->mutex);
     if (join) {
-        Py_BEGIN_ALLOW_THREADS
         pthread_join(s->thread, NULL);
-        Py_END_ALLOW_THREADS
     }
+    Py_END_ALLOW_THREADS
 }
 
 void
@@ -357,6 +459,19 @@ th_sampler_free(th_sampler *s)
         return;
     }
     th_sampler_stop(s);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&registry_mutex);
+    if (s->prev != NULL) {
+        s->prev->next = s->next;
+    }
+    else {
+        registry = s->next;
+    }
+    if (s->next != NULL) {
+        s->next->prev = s->prev;
+    }
+    pthread_mutex_unlock(&registry_mutex);
+    Py_END_ALLOW_THREADS
     set_free(s->set);
     pthread_mutex_destroy(&s->mutex);
     pthread_cond_destroy(&s->wake);

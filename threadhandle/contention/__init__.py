@@ -20,9 +20,11 @@ object's header), and a reference taken and dropped moves it and moves it
 back.  A sampling thread (``threadhandle/sampler.c``, detached from the
 interpreter) reads that count and the object's lock (``ob_mutex``) over and
 over, for every candidate; an object whose count keeps changing between
-reads is under cross-thread reference-count traffic, one whose lock is
-often held is written by threads at once.  With a GIL there is no such
-contention, and ``Finder.start()`` raises ``ContentionUnavailable``.
+reads is under cross-thread reference-count traffic, one whose lock often
+has threads parked waiting for it is written by threads at once (a lock
+one thread holds, however often, is no contention; a waiter that gets the
+lock while it spins, before it parks, is not seen).  With a GIL there is
+no such contention, and ``Finder.start()`` raises ``ContentionUnavailable``.
 
 Candidates: by default every object reachable from the modules, the
 calling thread's frames and the running threads' targets (what the GC tracks, and the objects they refer to that it
@@ -62,7 +64,7 @@ The defaults: ``DEFAULT_CAP`` candidates at most, ``DEFAULT_REFRESH``
 seconds between gatherings, ``DEFAULT_DUTY`` of one core and
 ``DEFAULT_RATE`` sweeps a second at most; an object is reported from
 ``THRESHOLD`` (a share of the sweeps) with at least 10 changes or reads
-with its lock held.
+that found threads waiting for its lock.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from threadhandle._threadhandle import _is_immortal
 from threadhandle.contention import _compare, _graph, _peek, _remedies
 
 # An entry is listed when at least this share of the sweeps saw its
-# refcount change, or its lock held, and that happened at least MIN_EVENTS
+# refcount change, or threads waiting for its lock, at least MIN_EVENTS
 # times: a thread that ends, or a collection, moves many counts once.
 THRESHOLD = 0.01
 MIN_EVENTS = 10
@@ -133,9 +133,9 @@ class Entry:
 
     @property
     def cause(self) -> str:
-        """'lock' when the lock was held in THRESHOLD of the sweeps or
-        more (threads then wait for each other whatever the count does),
-        else 'refcount'."""
+        """'lock' when threads waited for its lock in THRESHOLD of the
+        sweeps or more (they then wait for each other whatever the count
+        does), else 'refcount'."""
         return "lock" if self.lock_share >= THRESHOLD else "refcount"
 
     def to_dict(self) -> dict:
@@ -251,7 +251,8 @@ class Report:
         top = self.top(n)
         if not top:
             lines.append(f"no object above the threshold ({self.threshold:.1%}"
-                         " of sweeps with refcount traffic or the lock held, "
+                         " of sweeps with refcount traffic or threads "
+                         "waiting for the lock, "
                          f"at least {MIN_EVENTS} times)")
             return "\n".join(lines)
         lines.append(f"{'#':>2} {'refcount':>8} {'lock':>6}  object")
@@ -271,8 +272,8 @@ class Report:
             else:
                 lines.append(f"{'':>19}do: {entry.remedy}")
         lines.append("refcount: share of sweeps in which the object's shared "
-                     "reference count changed; lock: share in which its "
-                     "lock was held")
+                     "reference count changed; lock: share in which threads "
+                     "waited for its lock")
         return "\n".join(lines)
 
     def __str__(self) -> str:
