@@ -206,7 +206,7 @@ def gil_message() -> str:
         return (f"Python {interpreter()} runs with a GIL: there is no "
                 "reference-count contention to find (threads never touch an "
                 "object's count at the same time). Run the program on a "
-                "free-threaded build (3.13t, 3.14t).")
+                "free-threaded build (3.13t, 3.14t, 3.15t).")
     return (f"Python {interpreter()} runs with the GIL on (PYTHON_GIL=1, -X "
             "gil=1, or a module imported at startup turned it on): there is "
             "no reference-count contention to find while it is on (threads "
