@@ -49,6 +49,7 @@ cdef extern from "handle.h":
     object th_unwrap(object op)
     int th_check_proxy_chain(object obj) except -1
     object th_special_method(object obj, object name, object dflt)
+    int th_has_len(object obj)
     void *th_vectorcall_for(object obj)
     void th_attr_cache_free(void *h)
     Py_ssize_t th_attr_cache_sizeof(void *h)
@@ -74,6 +75,12 @@ cdef extern from "handle.h":
     object th_sampler_stats(th_sampler *s)
     void th_sampler_stop(th_sampler *s)
     void th_sampler_free(th_sampler *s)
+
+
+def _no_length_hint():
+    """What ThreadHandle.__length_hint__ gives when the object has no
+    hint: operator.length_hint then returns its default."""
+    return NotImplemented
 
 
 # The handled object is set once and never changes, not even by the GC: a
@@ -195,10 +202,24 @@ cdef class ThreadHandle:
     def __reversed__(self):
         return reversed(self.obj)
 
+    @property
     def __length_hint__(self):
-        # operator.length_hint(h) has tried len(h) already.
-        hint = th_special_method(self.obj, "__length_hint__", None)
-        return NotImplemented if hint is None else hint()
+        # operator.length_hint(h) has tried len(h) already.  A property,
+        # not a method: length_hint checks what the hint returns and, on
+        # 3.15, names the type it was given in its errors (ThreadHandle),
+        # and it takes a TypeError raised by the call for "no hint", while
+        # an error raised in looking the hint up reaches the caller.  So
+        # here, in the lookup, length_hint runs on the object itself, whose
+        # errors name the object's type; the call returns its answer.  Not
+        # when the object has a length (its len() raised TypeError):
+        # length_hint(obj) would call that again, so the object's own hint
+        # is returned, for length_hint to call.
+        obj = self.obj
+        if th_has_len(obj):
+            hint = th_special_method(obj, "__length_hint__", None)
+            return _no_length_hint if hint is None else hint
+        length = operator.length_hint(obj, -1)
+        return _no_length_hint if length < 0 else (lambda: length)
 
     def __dir__(self):
         return dir(self.obj)
