@@ -39,7 +39,7 @@ cdef extern from "internals.h":
     # 1 where local.c hooks the end of thread states (3.11), else 0.
     int TH_THREAD_END_HOOK
     # 1 where immortal.c makes objects immortal through CPython internals
-    # (3.13t, 3.14t), else 0.
+    # (3.13t, 3.14t, 3.15t), else 0.
     int TH_SET_IMMORTAL
 
 cdef extern from "handle.h":
@@ -483,11 +483,13 @@ def immortalize(obj, /):
     type, hash and attributes do not change; ``sys.getrefcount(obj)``
     then reads a large constant.
 
-    Free-threaded builds only: CPython 3.15+ (``PyUnstable_SetImmortal``),
-    3.13t and 3.14t (CPython's internal ``_Py_SetImmortal``; False when
-    threadhandle was built with ``THREADHANDLE_NO_INTERNALS=1``).  On
-    builds with a GIL it returns False: threads there take turns, so a
-    shared count costs nothing to gain back.
+    Free-threaded builds only: CPython 3.13t, 3.14t and 3.15t (CPython's
+    internal ``_Py_SetImmortal``).  Built with
+    ``THREADHANDLE_NO_INTERNALS=1``: False on 3.13t and 3.14t; on 3.15t
+    (and later) CPython's public ``PyUnstable_SetImmortal``, which demands
+    a uniquely referenced object, so that an object a Python caller holds
+    is refused with ValueError.  On builds with a GIL it returns False:
+    threads there take turns, so a shared count costs nothing to gain back.
     """
     return th_immortalize(obj) == 1
 
