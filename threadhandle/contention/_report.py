@@ -17,6 +17,9 @@ MIN_EVENTS = 10
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)
+# 3.15 turns deferred counting on for a module global (GC-tracked) once a
+# thread that does not own it reads it by name (gh-132657).
+DEFERS_GLOBALS = FREE_THREADED and sys.version_info >= (3, 15)
 # Py_TPFLAGS_HEAPTYPE
 _HEAPTYPE = 1 << 9
 # A deferred object's count, as sys.getrefcount reads it, is above this.
@@ -128,13 +131,19 @@ def remedy(facts: Facts, kind: str, lock_share: float) -> str:
     if not facts.gc_tracked:
         return ("not tracked by the GC: a ThreadHandle per thread "
                 "(local_handle(obj) where it is used)" + immortal)
+    by_name = DEFERS_GLOBALS and kind == "global"
     if facts.deferred:
-        return ("deferred already, so C code counts it (a method taken "
-                "by C, a buffer, an operand): a ThreadHandle per thread, "
-                "or local_handle(obj)")
+        return ("deferred already" + (
+                    " (the interpreter defers a module global other threads"
+                    " read by name)" if by_name else "")
+                + ", so C code counts it (a method taken by C, a buffer, an "
+                "operand): a ThreadHandle per thread, or local_handle(obj)")
     if HAS_DEFERRED:
-        return ("if it lives long, threadhandle.enable_deferred_refcount(obj)"
-                " once (it is then freed by the GC, not at its last "
+        return (("the interpreter defers a module global other threads "
+                 "read by name, and they reach this one otherwise (an "
+                 "argument, a closure, an attribute): " if by_name else "")
+                + "if it lives long, threadhandle.enable_deferred_refcount"
+                "(obj) once (it is then freed by the GC, not at its last "
                 "reference); else a ThreadHandle per thread")
     return ("a ThreadHandle per thread (local_handle(obj) where it is "
             "used); 3.13 has no deferred reference counting")
