@@ -16,10 +16,10 @@ from threadhandle import _threadhandle as core
 from conftest import FREE_THREADED, run_threads
 
 CAN = core._CAN_IMMORTALIZE
-# Whether immortalize makes an object a Python caller holds immortal: CPython
+# Whether immortalize makes objects immortal as the tests use them: CPython
 # internals on 3.13t-3.15t; the public PyUnstable_SetImmortal (3.15t built
 # without them, later versions) refuses any object that is not uniquely
-# referenced, which such an object never is.
+# referenced (a global, a container or a second name refers to it).
 MAKES_IMMORTAL = CAN and core._SET_IMMORTAL
 needs_immortal = pytest.mark.skipif(
     not MAKES_IMMORTAL, reason="this build cannot make objects immortal")
@@ -91,13 +91,15 @@ def test_availability_matches_the_interpreter():
 
 @pytest.mark.skipif(not CAN or core._SET_IMMORTAL,
                     reason="not the public PyUnstable_SetImmortal")
-def test_the_public_call_refuses_what_a_python_caller_holds():
+def test_the_public_call_refuses_an_object_referenced_elsewhere():
     obj = Plain(x=1)
+    held = [obj]
     before = sys.getrefcount(obj)
     with pytest.raises(ValueError, match="uniquely referenced"):
         immortalize(obj)
     assert not is_immortal(obj)
     assert sys.getrefcount(obj) == before
+    assert held[0] is obj
 
 
 @pytest.mark.skipif(CAN, reason="this build makes objects immortal")

@@ -487,9 +487,10 @@ def immortalize(obj, /):
     internal ``_Py_SetImmortal``).  Built with
     ``THREADHANDLE_NO_INTERNALS=1``: False on 3.13t and 3.14t; on 3.15t
     (and later) CPython's public ``PyUnstable_SetImmortal``, which demands
-    a uniquely referenced object, so that an object a Python caller holds
-    is refused with ValueError.  On builds with a GIL it returns False:
-    threads there take turns, so a shared count costs nothing to gain back.
+    a uniquely referenced object: one that a global, a container or a
+    second name also refers to is refused with ValueError.  On builds
+    with a GIL it returns False: threads there take turns, so a shared
+    count costs nothing to gain back.
     """
     return th_immortalize(obj) == 1
 

@@ -22,7 +22,8 @@
  * Where: 3.13t, 3.14t and 3.15t through internals.h (th_set_immortal);
  * free-threaded 3.16+, and 3.15t built with THREADHANDLE_NO_INTERNALS,
  * through the public PyUnstable_SetImmortal, which also demands a uniquely
- * referenced object: what a Python caller passes never is (ValueError);
+ * referenced object: one a global, a container or a second name refers
+ * to is refused (ValueError);
  * nowhere else (GIL builds, or built with THREADHANDLE_NO_INTERNALS on
  * 3.13t/3.14t): there th_immortalize does nothing and returns 0.
  */

@@ -57,8 +57,9 @@
 /* The third use, for immortal.c: making an object immortal on the
  * free-threaded builds of CPython 3.13, 3.14 and 3.15.  3.13 and 3.14 have
  * no public API for it; 3.15's PyUnstable_SetImmortal (compat.h) demands a
- * uniquely referenced object, which a Python caller never has (its
- * variable and the argument are two references).  All three have the
+ * uniquely referenced object, which an object threads are to share
+ * rarely is (a global, a container or a second name refers to it).  All
+ * three have the
  * internal _Py_SetImmortal: on 3.14.7 and 3.15.0rc2 it is exported
  * (PyAPI_FUNC in internal/pycore_object.h) and, after untracking a GC
  * object, sets ob_tid = 0, ob_ref_local = UINT32_MAX, ob_ref_shared = 0
