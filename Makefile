@@ -15,9 +15,9 @@ VENV_FT := .venv-ft$(FT_VERSION)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: test test-default test-default-public test-ft test-ft-public test-parallel test-all bench bench-default bench-313t reference clean
+.PHONY: test test-default test-default-public test-ft test-ft-public test-ft315 test-parallel test-all bench bench-default bench-313t reference clean
 
-test: test-default test-default-public test-ft test-ft-public test-parallel asan tsan
+test: test-default test-default-public test-ft test-ft-public test-ft315 test-parallel asan tsan
 
 # A venv with the build requirements and the test extra, then the package
 # itself, rebuilt from source every time (the C sources may have changed);
@@ -53,6 +53,13 @@ test-ft-public:
 	$(call install_into,$(VENV_FT)-public,$(FT_PYTHON),test,THREADHANDLE_NO_INTERNALS=1)
 	$(VENV_FT)-public/bin/python -P -c 'import sys, threadhandle._threadhandle as m; sys.exit(m._INLINE_VALUES or m._THREAD_END_HOOK or m._SET_IMMORTAL)'
 	$(VENV_FT)-public/bin/python -P -m pytest $(PYTEST_ARGS)
+
+# The whole suite on free-threaded 3.15 as well (its own venv,
+# .venv-ft3.15), the interpreter users move to; the public-API, parallel
+# and sanitizer legs stay on $(FT_VERSION) (CI's time limit).  Nothing to
+# add when $(FT_VERSION) is 3.15: test-ft ran there.
+test-ft315:
+	$(if $(filter 3.15,$(FT_VERSION)),@echo "test-ft ran on 3.15 already",$(MAKE) test-ft FT_VERSION=3.15)
 
 # The functional suite with every test run by 4 threads at once
 # (pytest-run-parallel), on the free-threaded interpreter.  Tests that cannot

@@ -20,7 +20,8 @@
 #
 # Environment: PYTHON, FT_VERSION, PYTEST_ARGS (extra pytest arguments),
 # THREADHANDLE_STRESS_SECONDS (stress duration; default 30 for asan, 20
-# under tsan).  Venvs: .venv-asan-<python>, .venv-tsan (git-ignored).
+# under tsan).  Venvs: .venv-asan-<python>, .venv-tsan<FT_VERSION>
+# (git-ignored).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -235,7 +236,9 @@ run_tsan() {
     tsan_python=$(scripts/freethreaded-python --version "$FT_VERSION" --tsan)
     echo "$tsan_python"
     command -v clang >/dev/null 2>&1 || ensure_packages clang
-    local venv=.venv-tsan
+    # One per version: a venv is made once, and one of another version's
+    # interpreter would be used as it is.
+    local venv=".venv-tsan$FT_VERSION"
     make_venv "$venv" "$tsan_python"
     build_into "$venv" clang "-fsanitize=thread -fno-omit-frame-pointer -g -O1" \
         "-fsanitize=thread" __tsan_init

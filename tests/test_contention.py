@@ -18,6 +18,7 @@ import pytest
 
 from threadhandle import ThreadHandle
 from threadhandle import contention
+from threadhandle.contention._report import Facts, remedy
 
 from conftest import FREE_THREADED
 
@@ -66,8 +67,10 @@ RUNNING = False
 # thread can call without contending (a nested function is an object like
 # any other: two threads calling it contend on it, and the finder says so).
 
-def read_hammered():
-    HAMMERED[5]
+def read_hammered(table=HAMMERED):
+    # An argument (counted at each call), not a module global read by
+    # name: 3.15 defers those once other threads read them (gh-132657).
+    table[5]
 
 
 def read_point_x():
@@ -163,6 +166,30 @@ def test_global_dict_hammered_is_first_and_named():
     assert data["entries"][0]["where"] == first.where
     assert json.loads(report.to_json())["sweeps"] == report.sweeps > 0
     assert first.where in str(report)
+
+
+READ_BY_NAME = {i: i for i in range(100)}
+
+
+def read_by_name():
+    READ_BY_NAME[5]
+
+
+@needs_free_threading
+def test_no_deferral_advice_for_what_the_interpreter_defers():
+    thread = threading.Thread(
+        target=lambda: [read_by_name() for _ in range(10_000)])
+    thread.start()
+    thread.join(30)
+    facts = Facts.of(READ_BY_NAME).to_dict()
+    advice = remedy(facts, "global", "__main__.READ_BY_NAME", "refcount")
+    if sys.version_info >= (3, 15):
+        assert facts["deferred"]
+        assert advice.name != "enable_deferred_refcount", advice
+        assert "enable_deferred_refcount" not in advice.text, advice
+        assert "the interpreter did it" in advice.text, advice
+    else:
+        assert not facts["deferred"]
 
 
 @needs_free_threading
@@ -385,11 +412,13 @@ def test_gil_build_says_there_is_nothing_to_find():
 PROGRAM = textwrap.dedent("""\
     import sys, threading, time
     TABLE = {i: i for i in range(100)}
+    def read(table=TABLE):
+        table[5]
     def work():
         end = time.monotonic() + %g
         while time.monotonic() < end:
             for _ in range(1000):
-                TABLE[5]
+                read()
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads: t.start()
     for t in threads: t.join()

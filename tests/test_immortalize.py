@@ -16,8 +16,13 @@ from threadhandle import _threadhandle as core
 from conftest import FREE_THREADED, run_threads
 
 CAN = core._CAN_IMMORTALIZE
+# Whether immortalize makes objects immortal as the tests use them: CPython
+# internals on 3.13t-3.15t; the public PyUnstable_SetImmortal (3.15t built
+# without them, later versions) refuses any object that is not uniquely
+# referenced (a global, a container or a second name refers to it).
+MAKES_IMMORTAL = CAN and core._SET_IMMORTAL
 needs_immortal = pytest.mark.skipif(
-    not CAN, reason="this build cannot make objects immortal")
+    not MAKES_IMMORTAL, reason="this build cannot make objects immortal")
 
 
 def is_immortal(obj):
@@ -76,11 +81,25 @@ def test_availability_matches_the_interpreter():
     if not FREE_THREADED:
         assert not CAN
     elif sys.version_info >= (3, 15):
+        # The public PyUnstable_SetImmortal where the internals are off.
         assert CAN
     else:
         # 3.13t and 3.14t: CPython internals, off when built with
         # THREADHANDLE_NO_INTERNALS=1.
         assert CAN == core._SET_IMMORTAL
+
+
+@pytest.mark.skipif(not CAN or core._SET_IMMORTAL,
+                    reason="not the public PyUnstable_SetImmortal")
+def test_the_public_call_refuses_an_object_referenced_elsewhere():
+    obj = Plain(x=1)
+    held = [obj]
+    before = sys.getrefcount(obj)
+    with pytest.raises(ValueError, match="uniquely referenced"):
+        immortalize(obj)
+    assert not is_immortal(obj)
+    assert sys.getrefcount(obj) == before
+    assert held[0] is obj
 
 
 @pytest.mark.skipif(CAN, reason="this build makes objects immortal")

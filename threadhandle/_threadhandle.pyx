@@ -39,7 +39,7 @@ cdef extern from "internals.h":
     # 1 where local.c hooks the end of thread states (3.11), else 0.
     int TH_THREAD_END_HOOK
     # 1 where immortal.c makes objects immortal through CPython internals
-    # (3.13t, 3.14t), else 0.
+    # (3.13t, 3.14t, 3.15t), else 0.
     int TH_SET_IMMORTAL
 
 cdef extern from "handle.h":
@@ -49,6 +49,7 @@ cdef extern from "handle.h":
     object th_unwrap(object op)
     int th_check_proxy_chain(object obj) except -1
     object th_special_method(object obj, object name, object dflt)
+    int th_has_len(object obj)
     void *th_vectorcall_for(object obj)
     void th_attr_cache_free(void *h)
     Py_ssize_t th_attr_cache_sizeof(void *h)
@@ -74,6 +75,12 @@ cdef extern from "handle.h":
     object th_sampler_stats(th_sampler *s)
     void th_sampler_stop(th_sampler *s)
     void th_sampler_free(th_sampler *s)
+
+
+def _no_length_hint():
+    """What ThreadHandle.__length_hint__ gives when the object has no
+    hint: operator.length_hint then returns its default."""
+    return NotImplemented
 
 
 # The handled object is set once and never changes, not even by the GC: a
@@ -195,10 +202,24 @@ cdef class ThreadHandle:
     def __reversed__(self):
         return reversed(self.obj)
 
+    @property
     def __length_hint__(self):
-        # operator.length_hint(h) has tried len(h) already.
-        hint = th_special_method(self.obj, "__length_hint__", None)
-        return NotImplemented if hint is None else hint()
+        # operator.length_hint(h) has tried len(h) already.  A property,
+        # not a method: length_hint checks what the hint returns and, on
+        # 3.15, names the type it was given in its errors (ThreadHandle),
+        # and it takes a TypeError raised by the call for "no hint", while
+        # an error raised in looking the hint up reaches the caller.  So
+        # here, in the lookup, length_hint runs on the object itself, whose
+        # errors name the object's type; the call returns its answer.  Not
+        # when the object has a length (its len() raised TypeError):
+        # length_hint(obj) would call that again, so the object's own hint
+        # is returned, for length_hint to call.
+        obj = self.obj
+        if th_has_len(obj):
+            hint = th_special_method(obj, "__length_hint__", None)
+            return _no_length_hint if hint is None else hint
+        length = operator.length_hint(obj, -1)
+        return _no_length_hint if length < 0 else (lambda: length)
 
     def __dir__(self):
         return dir(self.obj)
@@ -481,11 +502,14 @@ def immortalize(obj, /):
     type, hash and attributes do not change; ``sys.getrefcount(obj)``
     then reads a large constant.
 
-    Free-threaded builds only: CPython 3.15+ (``PyUnstable_SetImmortal``),
-    3.13t and 3.14t (CPython's internal ``_Py_SetImmortal``; False when
-    threadhandle was built with ``THREADHANDLE_NO_INTERNALS=1``).  On
-    builds with a GIL it returns False: threads there take turns, so a
-    shared count costs nothing to gain back.
+    Free-threaded builds only: CPython 3.13t, 3.14t and 3.15t (CPython's
+    internal ``_Py_SetImmortal``).  Built with
+    ``THREADHANDLE_NO_INTERNALS=1``: False on 3.13t and 3.14t; on 3.15t
+    (and later) CPython's public ``PyUnstable_SetImmortal``, which demands
+    a uniquely referenced object: one that a global, a container or a
+    second name also refers to is refused with ValueError.  On builds
+    with a GIL it returns False: threads there take turns, so a shared
+    count costs nothing to gain back.
     """
     return th_immortalize(obj) == 1
 

@@ -79,6 +79,7 @@ int th_check_proxy_chain(PyObject *obj);
 int th_lookup_init(void);
 PyObject *th_type_lookup(PyTypeObject *type, PyObject *name);
 PyObject *th_special_method(PyObject *obj, PyObject *name, PyObject *dflt);
+int th_has_len(PyObject *obj);
 
 /* install.c */
 int th_install_slots(PyTypeObject *type);

@@ -27,10 +27,13 @@
  * accepted, and refused after a gc.collect(), on 3.14t); nothing in the
  * header tells the two apart.
  *
- * Where: free-threaded 3.15+ through the public PyUnstable_SetImmortal;
- * 3.13t and 3.14t through internals.h (th_set_immortal); nowhere else (GIL
- * builds, or built with THREADHANDLE_NO_INTERNALS on 3.13t/3.14t): there
- * th_immortalize does nothing and returns 0.
+ * Where: 3.13t, 3.14t and 3.15t through internals.h (th_set_immortal);
+ * free-threaded 3.16+, and 3.15t built with THREADHANDLE_NO_INTERNALS,
+ * through the public PyUnstable_SetImmortal, which also demands a uniquely
+ * referenced object: one a global, a container or a second name refers
+ * to is refused (ValueError);
+ * nowhere else (GIL builds, or built with THREADHANDLE_NO_INTERNALS on
+ * 3.13t/3.14t): there th_immortalize does nothing and returns 0.
  */
 #include "internals.h"  /* first: it may define Py_BUILD_CORE */
 #include "handle.h"

@@ -1,6 +1,6 @@
 /* CPython internals, used only where the public API cannot reach the goal:
  * inline values on 3.14t (attributes.c), the thread-end hook on 3.11
- * (local.c) and making an object immortal on 3.13t and 3.14t
+ * (local.c) and making an object immortal on 3.13t, 3.14t and 3.15t
  * (immortal.c).
  *
  * Reading an instance attribute, or checking that the instance does not
@@ -55,19 +55,25 @@
 #endif
 
 /* The third use, for immortal.c: making an object immortal on the
- * free-threaded builds of CPython 3.13 and 3.14, which have no public API
- * for it (3.15 adds PyUnstable_SetImmortal; compat.h).  Both have the
- * internal _Py_SetImmortal: on 3.14.7 it is exported (PyAPI_FUNC in
- * internal/pycore_object.h) and, after untracking a GC object, sets
- * ob_tid = 0, ob_ref_local = UINT32_MAX, ob_ref_shared = 0 and the
- * _PyGC_BITS_DEFERRED bit, leaving an object that is immortal already as
- * it is.  On 3.13.15 it is not exported (a hidden symbol of the
+ * free-threaded builds of CPython 3.13, 3.14 and 3.15.  3.13 and 3.14 have
+ * no public API for it; 3.15's PyUnstable_SetImmortal (compat.h) demands a
+ * uniquely referenced object, which an object threads are to share
+ * rarely is (a global, a container or a second name refers to it).  All
+ * three have the
+ * internal _Py_SetImmortal: on 3.14.7 and 3.15.0rc2 it is exported
+ * (PyAPI_FUNC in internal/pycore_object.h) and, after untracking a GC
+ * object, sets ob_tid = 0, ob_ref_local = UINT32_MAX, ob_ref_shared = 0
+ * and the _PyGC_BITS_DEFERRED bit, leaving an object that is immortal
+ * already as it is (3.15 stores the fields atomically; its
+ * PyUnstable_SetImmortal is that call after the uniqueness check and
+ * refusing str).  On 3.13.15 it is not exported (a hidden symbol of the
  * interpreter): th_set_immortal does what its body does, through public
  * names only (PyObject_GC_UnTrack, then the same three header fields).
  * Exact minor versions and the free-threaded build only; off with
- * TH_NO_INTERNALS, as above (immortalize() then returns False). */
+ * TH_NO_INTERNALS, as above (immortalize() then returns False on 3.13t
+ * and 3.14t, and 3.15t calls PyUnstable_SetImmortal). */
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030D0000 \
-    && PY_VERSION_HEX < 0x030F0000 && !defined(TH_NO_INTERNALS)
+    && PY_VERSION_HEX < 0x03100000 && !defined(TH_NO_INTERNALS)
 #  define TH_SET_IMMORTAL 1
 #else
 #  define TH_SET_IMMORTAL 0

@@ -65,6 +65,16 @@ th_type_lookup(PyTypeObject *type, PyObject *name)
     return found;
 }
 
+/* Whether obj's type has a length slot: what CPython's length_hint asks
+ * before it calls len(obj). */
+int
+th_has_len(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    return (tp->tp_as_sequence != NULL && tp->tp_as_sequence->sq_length != NULL)
+        || (tp->tp_as_mapping != NULL && tp->tp_as_mapping->mp_length != NULL);
+}
+
 /* obj's special method `name`, looked up on its type and bound to obj as
  * the interpreter does for `with`, `async with` and friends; `dflt` (new
  * reference) if the type has none. */
