@@ -74,11 +74,15 @@ class Program:
         that the finder sees the shared objects as a module's globals, as
         in a real program)."""
         with _NAMES_LOCK:
-            name = f"remedy_program_{self.key}_{next(_NAMES)}"
-        module = types.ModuleType(name)
+            # The shared instance gets the program's name (what the
+            # finder's "where" shows), unless another holds it.
+            name = self.key
+            if not keep or name in sys.modules:
+                name = f"{self.key}_{next(_NAMES)}"
+            module = types.ModuleType(name)
+            sys.modules[name] = module
         module.__file__ = str(self.path)
         module.NotOwnable = NotOwnable
-        sys.modules[name] = module
         try:
             exec(compile(self.source, str(self.path), "exec"),
                  module.__dict__)
@@ -90,7 +94,8 @@ class Program:
     @staticmethod
     def forget(namespace: dict) -> None:
         """Take a kept instance out of sys.modules."""
-        sys.modules.pop(namespace["__name__"], None)
+        with _NAMES_LOCK:
+            sys.modules.pop(namespace["__name__"], None)
 
     def objects(self, namespace: dict, name: str) -> tuple:
         """The objects `name` stands for in this namespace."""
