@@ -168,6 +168,11 @@ def main(argv=None) -> int:
           f"{args.runs} runs of {args.cpu_seconds} s CPU per variant"
           + (" -- --quick: the figures mean nothing" if args.quick else ""))
 
+    if env["gil_enabled"]:
+        print("the GIL is on: a thread waiting for it spends no CPU time, "
+              "so the CPU-time scaling reads near 2x whatever the objects; "
+              "read the JSON's wall scaling (--check is what a GIL build "
+              "is for)")
     rng = random.Random(args.seed)
     summaries = []
     began = time.monotonic()

@@ -82,6 +82,10 @@ def summarize(program, variants: list, results: dict, threads: int,
     if finder is not None:
         summary["finder"] = judge_finder(finder, culprit, finder_variant,
                                          recovery)
+        if finder_variant:
+            # Where the remedy had no effect, was refused, or raised.
+            summary["finder"]["applied_notes"] = measured.get(
+                finder_variant, {}).get("notes", [])
     return summary
 
 
@@ -116,6 +120,14 @@ def number(value, suffix="x") -> str:
     return "-" if value is None else f"{value:.2f}{suffix}"
 
 
+def recovers_text(finder: dict) -> str:
+    if not finder or not finder.get("applied"):
+        return "-"
+    if finder.get("recovery") is None:
+        return "raised" if finder.get("applied_notes") else "-"
+    return number(finder["recovery"], "")
+
+
 def table(summaries: list) -> str:
     header = ["program", "shared", "own", "culprit", "finder #1",
               "#1 right", "its remedy", "recovers", "best listed remedy"]
@@ -141,7 +153,7 @@ def table(summaries: list) -> str:
             number(own), culprit_text, first if finder else "-", right,
             (finder.get("applied") or "none").replace("remedy:", "")
             if finder else "-",
-            number(finder.get("recovery"), "") if finder else "-",
+            recovers_text(finder),
             f"{best.replace('remedy:', '')} {remedies[best]:.2f}"
             if best else "-"])
     return format_table(header, rows)
@@ -151,11 +163,15 @@ def totals(summaries: list) -> str:
     judged = [s["finder"] for s in summaries
               if s.get("finder") and s["finder"].get("is_culprit") is not None]
     right = sum(1 for f in judged if f["is_culprit"])
-    applied = [f for f in judged if f.get("recovery") is not None]
-    recovered = sum(1 for f in applied if f["recovery"] >= RECOVERS)
+    applied = [s["finder"] for s in summaries
+               if s.get("finder") and s["finder"].get("applied")]
+    recovered = sum(1 for f in applied
+                    if (f.get("recovery") or 0) >= RECOVERS)
+    raised = sum(1 for f in applied if recovers_text(f) == "raised")
     return (f"finder #1 is the culprit: {right}/{len(judged)}; its remedy, "
             f"applied, recovers >= {RECOVERS:.0%} of the ideal: "
-            f"{recovered}/{len(applied)} (of those it could be applied to)")
+            f"{recovered}/{len(applied)} (of those the suite could apply; "
+            f"{raised} raised)")
 
 
 def output_path(option: str | None, suffix: str) -> Path | None:
