@@ -11,6 +11,7 @@ time (README.md says why); each figure is the median of --runs runs.
 Examples:
   python -P benchmarks/remedies --quick
   python -P benchmarks/remedies --programs c01,g02 --runs 7
+  python -P benchmarks/remedies --programs c01 --remedy immortal:SETTINGS
   python -P benchmarks/remedies --check        (no timing: every variant
                                                 once, results compared)
 """
@@ -30,7 +31,7 @@ if __package__ in (None, ""):
 
 from remedies import finder as finder_adapter  # noqa: E402
 from remedies import report  # noqa: E402
-from remedies.program import all_programs  # noqa: E402
+from remedies.program import all_programs, parse_remedy  # noqa: E402
 from remedies.runner import (  # noqa: E402
     Variant, VariantError, calibrate, check, expected_result, measure,
     progress, remedy_variant, run, variants_of, why_not)
@@ -45,6 +46,10 @@ def parse_args(argv):
     parser.add_argument("--programs", metavar="A,B",
                         help="programs whose file name starts with one of "
                              "these (default all)")
+    parser.add_argument("--remedy", action="append", default=[],
+                        metavar="R:NAME[+R:NAME]",
+                        help="also measure this remedy on every selected "
+                             "program that shares NAME (repeatable)")
     parser.add_argument("--runs", type=int, default=5, metavar="R",
                         help="runs of every variant; medians (default 5)")
     parser.add_argument("--cpu-seconds", type=float, default=0.05,
@@ -69,6 +74,11 @@ def parse_args(argv):
                              "remedies-<python>[-quick].json; 'none')")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    for text in args.remedy:
+        try:
+            parse_remedy(text)
+        except ValueError as exc:
+            parser.error(f"--remedy: {exc}")
     if args.quick:
         args.runs, args.cpu_seconds, args.find_seconds = 1, 0.002, 0.3
     if args.runs < 1 or not args.cpu_seconds > 0 or not args.find_seconds > 0:
@@ -184,6 +194,15 @@ def main(argv=None) -> int:
                  f"{elapsed:.0f} s so far"
                  + (f", ~{left:.0f} s left" if left is not None else ""))
         variants, not_run = runnable_variants(program)
+        for text in args.remedy:
+            parts = parse_remedy(text)
+            if all(name in program.shared for _, name in parts):
+                variant = remedy_variant(program, parts)
+                why = why_not(program, variant)
+                if why:
+                    not_run[variant.label] = why
+                elif variant not in variants:
+                    variants.append(variant)
         n = calibrate(program, args.cpu_seconds)
         found, finder_variant = None, None
         if use_finder:
