@@ -9,7 +9,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from .runner import ALL, scaling
+from .runner import scaling
 
 # A variant "recovers" when its scaling is at least this share of the
 # ideal's (every object an own copy): the 90%.
@@ -39,8 +39,8 @@ def summarize(program, variants: list, results: dict, threads: int,
         values = scaling(results, label, threads)
         notes = []
         for count in (1, threads):
-            for note in results.get((label, count), None).notes \
-                    if (label, count) in results else []:
+            measured_runs = results.get((label, count))
+            for note in measured_runs.notes if measured_runs else []:
                 if note not in notes:
                     notes.append(note)
         measured[label] = {**{k: round(v, 3) for k, v in values.items()},

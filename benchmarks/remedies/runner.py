@@ -223,7 +223,7 @@ def progress(message: str) -> None:
 
 
 def measure(program: Program, variants: list, n: int, runs: int,
-            rng, thread_counts=(1, 2), clock=None) -> dict:
+            rng, thread_counts=(1, 2)) -> dict:
     """Interleaved runs: every (variant, threads) once in a shuffled
     order, `runs` times.  Returns {(label, threads): Measure}; a variant
     that fails is left out of later rounds, its error in .notes."""
@@ -247,8 +247,6 @@ def measure(program: Program, variants: list, n: int, runs: int,
             for note in one.notes:
                 if note not in measured.notes:
                     measured.notes.append(note)
-            if clock is not None:
-                clock()
     return results
 
 
