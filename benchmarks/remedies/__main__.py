@@ -224,8 +224,12 @@ def main(argv=None) -> int:
     print(report.table(summaries))
     if use_finder:
         print(report.totals(summaries))
-    print("shared/own: CPU-time scaling with 2 threads (2.00x is perfect); "
-          "recovers: a remedy's scaling / the ideal's")
+    print("together: CPU time / (2 x wall time) of the 2-thread runs "
+          "(median): the share of the run each thread had a CPU; * below "
+          f"{report.SIDE_BY_SIDE:.0%}: other processes held the CPUs, the "
+          "threads often did not run at once (so did not contend): rerun "
+          "on a quiet machine.  shared/own: CPU-time scaling with 2 "
+          "threads (2.00x is "perfect); recovers: a remedy's scaling / the ideal's")
     settings = {"runs": args.runs, "cpu_seconds": args.cpu_seconds,
                 "find_seconds": args.find_seconds, "duty": args.duty,
                 "threads": THREADS, "quick": args.quick, "seed": args.seed,

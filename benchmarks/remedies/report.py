@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import platform
+import statistics
 import sys
 import sysconfig
 from pathlib import Path
 
 from .runner import scaling
 
+# Below this share of the wall time running side by side (CPU time /
+# (threads * wall)), two threads had the CPUs together too little for
+# their contention to show: the row is marked.
+SIDE_BY_SIDE = 0.8
 # A variant "recovers" when its scaling is at least this share of the
 # ideal's (every object an own copy): the 90%.
 RECOVERS = 0.9
@@ -70,6 +75,9 @@ def summarize(program, variants: list, results: dict, threads: int,
             culprit = list(program.shared)   # joint: only all together
     remedies = {variant.label: recovery(variant.label)
                 for variant in variants if variant.parts}
+    shares = [values["cpu_share"] for values in measured.values()
+              if "cpu_share" in values]
+    side_by_side = statistics.median(shares) if shares else None
     summary = {
         "key": program.key, "title": program.title,
         "category": program.category, "shared_objects": list(program.shared),
@@ -78,6 +86,8 @@ def summarize(program, variants: list, results: dict, threads: int,
         "culprit": culprit,
         "joint": culprit is not None and len(culprit) > 1,
         "remedies": remedies,
+        "side_by_side": None if side_by_side is None
+        else round(side_by_side, 3),
     }
     if finder is not None:
         summary["finder"] = judge_finder(finder, culprit, finder_variant,
@@ -129,7 +139,8 @@ def recovers_text(finder: dict) -> str:
 
 
 def table(summaries: list) -> str:
-    header = ["program", "shared", "own", "culprit", "finder #1",
+    header = ["program", "together", "shared", "own", "culprit",
+              "finder #1",
               "#1 right", "its remedy", "recovers", "best listed remedy"]
     rows = []
     for summary in summaries:
@@ -148,8 +159,12 @@ def table(summaries: list) -> str:
         remedies = {k: v for k, v in summary["remedies"].items()
                     if v is not None}
         best = max(remedies, key=remedies.get) if remedies else None
+        together = summary.get("side_by_side")
         rows.append([
-            summary["key"], number(variants.get("shared", {}).get("cpu")),
+            summary["key"],
+            "-" if together is None else f"{together:.0%}"
+            + ("*" if together < SIDE_BY_SIDE else ""),
+            number(variants.get("shared", {}).get("cpu")),
             number(own), culprit_text, first if finder else "-", right,
             (finder.get("applied") or "none").replace("remedy:", "")
             if finder else "-",

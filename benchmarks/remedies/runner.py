@@ -209,6 +209,9 @@ class Measure:
     """The runs of one variant at one thread count."""
     cpu_ns_per_op: list = field(default_factory=list)   # per run
     wall_ns: list = field(default_factory=list)
+    # CPU time / (threads * wall time): how much of the run the threads
+    # spent running side by side (they contend only then).
+    cpu_shares: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
     def cpu_per_op(self) -> float:
@@ -244,6 +247,8 @@ def measure(program: Program, variants: list, n: int, runs: int,
                 continue
             measured.cpu_ns_per_op.append(sum(one.cpu_ns) / (threads * n))
             measured.wall_ns.append(one.wall_ns)
+            measured.cpu_shares.append(
+                sum(one.cpu_ns) / (threads * max(one.wall_ns, 1)))
             for note in one.notes:
                 if note not in measured.notes:
                     measured.notes.append(note)
@@ -257,4 +262,5 @@ def scaling(results: dict, label: str, threads: int = 2) -> dict:
         return {}
     return {"cpu": threads * one.cpu_per_op() / many.cpu_per_op(),
             "wall": threads * one.wall() / many.wall(),
-            "ns_per_op": one.cpu_per_op()}
+            "ns_per_op": one.cpu_per_op(),
+            "cpu_share": statistics.median(many.cpu_shares)}
