@@ -229,7 +229,8 @@ def main(argv=None) -> int:
           f"{report.SIDE_BY_SIDE:.0%}: other processes held the CPUs, the "
           "threads often did not run at once (so did not contend): rerun "
           "on a quiet machine.  shared/own: CPU-time scaling with 2 "
-          "threads (2.00x is "perfect); recovers: a remedy's scaling / the ideal's")
+          "threads (2.00x is perfect); recovers: a remedy's scaling / "
+          "the ideal's")
     settings = {"runs": args.runs, "cpu_seconds": args.cpu_seconds,
                 "find_seconds": args.find_seconds, "duty": args.duty,
                 "threads": THREADS, "quick": args.quick, "seed": args.seed,
