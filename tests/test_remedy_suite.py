@@ -126,3 +126,54 @@ def test_the_folder_runs_as_a_command(tmp_path):
     assert summary["key"] == "c01_dict_global"
     for label in ("shared", "own:SETTINGS", "remedy:handle:SETTINGS"):
         assert label in summary["variants"]
+
+
+report = suite_module("report")
+
+
+def fabricated(program, scalings: dict) -> tuple:
+    """Variants and measures whose CPU scaling is `scalings[label]`: 100
+    ns/op with one thread, 200 / scaling with two."""
+    variants = [runner.Variant.parse(program, label) for label in scalings]
+    results = {}
+    for variant, scaling in zip(variants, scalings.values()):
+        for threads, ns in ((1, 100.0), (2, 200.0 / scaling)):
+            measured = runner.Measure([ns], [1_000_000], cpu_shares=[1.0])
+            results[(variant.label, threads)] = measured
+    return variants, results
+
+
+@pytest.mark.parametrize("scalings, culprit", [
+    # The instance's own copy alone recovers: it is the culprit.
+    ({"shared": 1.0, "own:all": 1.9, "own:ORIGIN": 1.8}, ["ORIGIN"]),
+    # Only all together recover: a joint cause.
+    ({"shared": 1.0, "own:all": 1.9, "own:ORIGIN": 1.1},
+     ["ORIGIN", "ORIGIN values"]),
+    # Shared scales like the own copies: nothing to fix.
+    ({"shared": 1.8, "own:all": 1.9, "own:ORIGIN": 1.9}, []),
+])
+def test_the_culprit_is_what_an_own_copy_recovers(scalings, culprit):
+    program = next(p for p in PROGRAMS if p.key == "p01_dataclass_floats")
+    variants, results = fabricated(program, scalings)
+    summary = report.summarize(program, variants, results, 2, None, "")
+    assert summary["culprit"] == culprit
+    assert summary["joint"] == (len(culprit) > 1)
+
+
+def test_the_finders_first_is_judged_by_the_objects_id():
+    program = next(p for p in PROGRAMS if p.key == "p01_dataclass_floats")
+    variants, results = fabricated(program, {
+        "shared": 1.0, "own:all": 2.0, "own:ORIGIN": 1.0,
+        "remedy:deferred:ORIGIN+immortal:ORIGIN values": 1.9})
+    ids = {"ORIGIN": [1], "ORIGIN values": [2, 3]}
+    found = {"type": "float", "id": 3, "ids": ids}
+    summary = report.summarize(
+        program, variants, results, 2, found,
+        "remedy:deferred:ORIGIN+immortal:ORIGIN values")
+    verdict = summary["finder"]
+    assert verdict["names"] == ["ORIGIN values"]
+    assert verdict["is_culprit"] is True      # one of a joint cause
+    assert verdict["recovery"] == pytest.approx(0.95)
+    found = {"type": "type", "id": 99, "ids": ids}
+    summary = report.summarize(program, variants, results, 2, found, "")
+    assert summary["finder"]["is_culprit"] is False
