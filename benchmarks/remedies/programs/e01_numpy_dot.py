@@ -1,0 +1,17 @@
+"""A weight matrix (ndarray global) passed to np.dot with each input."""
+REQUIRES = ("numpy",)
+import numpy as np
+
+CATEGORY = "numpy"
+SHARED = {"W": None}
+REMEDIES = ["immortal:W", "handle:W", "deferred:W", "local_handle:W"]
+
+W = np.arange(64, dtype=np.float64).reshape(8, 8) / 64
+
+
+def work(n):
+    x = np.ones(8)
+    total = 0
+    for i in range(n):
+        total += int(np.dot(W, x)[i & 7] * 64)
+    return total
