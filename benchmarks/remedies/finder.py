@@ -35,12 +35,14 @@ def why_unavailable() -> str:
 
 def sampler(seconds: float, duty: float, result: dict, ids_of=None):
     """A during(main) callback for runner.run: samples the middle of the
-    run in a thread named as the finder's own, and fills `result` with the
+    run in a thread the finder counts as its own, and fills `result` with the
     #1 entry (or {} when the report is empty; 'error' if it failed), and
     with ids_of(main) under "ids" (read while the objects live)."""
-    from threadhandle.contention import _THREAD_NAME, Finder
+    from threadhandle.contention import _OWN_THREADS, Finder
 
     def sample() -> None:
+        # One of the finder's own threads: it is not looked at.
+        _OWN_THREADS.add(threading.get_ident())
         try:
             finder = Finder(duty=duty, top=3)
             time.sleep(MARGIN)
@@ -51,17 +53,19 @@ def sampler(seconds: float, duty: float, result: dict, ids_of=None):
             if top:
                 first = top[0]
                 result.update(type=first.type, where=first.where,
-                              remedy=first.remedy, id=first.id,
+                              remedy=first.remedy,
+                              remedy_name=first.remedy_name, id=first.id,
                               repr=first.repr,
                               share=round(first.score, 4))
         except Exception as exc:
             result["error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            _OWN_THREADS.discard(threading.get_ident())
 
     def during(main: dict) -> None:
         if ids_of is not None:
             result["ids"] = ids_of(main)
-        thread = threading.Thread(target=sample,
-                                  name=f"{_THREAD_NAME} remedy-suite")
+        thread = threading.Thread(target=sample)
         thread.start()
         thread.join()
 
