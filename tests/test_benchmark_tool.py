@@ -380,3 +380,60 @@ def test_find_contention_with_a_partial_run(tmp_path):
     assert "not judged (no timing): 4" in table
     # Own copies share nothing: the finder names nothing there.
     assert all(line.rstrip().endswith("nothing") for line in rows.values())
+
+
+class CountingDict(dict):
+    """What a recording wrapper hands a thread: counts the reads of d[5]."""
+    reads = 0
+
+    def __getitem__(self, key):
+        self.reads += 1
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize("row", ["argument", "closure", "service_attr"])
+def test_reach_rows_go_through_the_wrapper_of_the_dict(row):
+    """In a wrapper column each of the rows that reach d other than as a
+    module global reads d[5] through the thread's wrapper of the shared
+    dict (service.table: not a wrapper of the service), once per op."""
+    runner = scaling_module("runner")
+    proxies = scaling_module("proxies")
+    workload = {w.key: w for w in scaling_module("workloads")
+                .all_workloads(None)}[row]
+    given, made = [], []
+
+    def wrapper(obj):
+        given.append(obj)
+        made.append(CountingDict(obj))
+        return made[-1]
+
+    proxy = proxies.Proxy("recording", "recording", "", "wrap",
+                          wrapper=wrapper)
+    case = runner.build_case(workload, proxy)
+    runner.run_once(case, 1, 7)
+    table = (case.shared["service"].table if row == "service_attr"
+             else case.shared["d"])
+    assert given == [table]
+    assert made[0].reads == 7
+
+
+@pytest.mark.parametrize("row", ["argument", "closure", "service_attr"])
+def test_reach_rows_read_the_shared_dict_in_the_plain_columns(row):
+    """The plain global and plain local columns read the shared dict (no
+    copy); the own copy a dict of the thread's own."""
+    runner = scaling_module("runner")
+    proxies = {p.key: p for p in scaling_module("proxies").PROXIES}
+    workload = {w.key: w for w in scaling_module("workloads")
+                .all_workloads(None)}[row]
+    for column in ("global", "local", "own"):
+        case = runner.build_case(workload, proxies[column])
+        if row == "service_attr":
+            service = case.shared["service"]
+            service.table = CountingDict(service.table)
+            table = service.table
+        else:
+            table = case.shared["d"] = CountingDict(case.shared["d"])
+            if column == "global":
+                case.worker.__globals__["d"] = table
+        runner.run_once(case, 1, 5)
+        assert table.reads == (0 if column == "own" else 5), column

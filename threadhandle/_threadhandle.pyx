@@ -34,7 +34,7 @@ cdef extern from "compat.h":
     int th_is_immortal(object op)
 
 cdef extern from "internals.h":
-    # 1 where attributes.c reads inline values (3.14t), else 0.
+    # 1 where attributes.c reads inline values (3.14t, 3.15t), else 0.
     int TH_INLINE_VALUES
     # 1 where local.c hooks the end of thread states (3.11), else 0.
     int TH_THREAD_END_HOOK

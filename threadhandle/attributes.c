@@ -9,10 +9,10 @@
  *
  *   BOUND_METHOD     a bound method, for instances without a __dict__;
  *   UNLESS_SHADOWED  a bound method, for instances whose attributes live in
- *                    inline values (3.14t: internals.h), used while the
+ *                    inline values (3.14t, 3.15t: internals.h), used while the
  *                    instance has no attribute of that name;
  *   INSTANCE_VALUE   the index of an instance attribute in the inline
- *                    values (3.14t), read afresh at every use.
+ *                    values (3.14t, 3.15t), read afresh at every use.
  *
  * An entry is used only while all of these still hold:
  *   - the object's type is the type the entry was made for, with the same

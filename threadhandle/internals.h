@@ -1,6 +1,6 @@
 /* CPython internals, used only where the public API cannot reach the goal:
- * inline values on 3.14t (attributes.c), the thread-end hook on 3.11
- * (local.c) and making an object immortal on 3.13t, 3.14t and 3.15t
+ * inline values on 3.14t and 3.15t (attributes.c), the thread-end hook on
+ * 3.11 (local.c) and making an object immortal on 3.13t, 3.14t and 3.15t
  * (immortal.c).
  *
  * Reading an instance attribute, or checking that the instance does not
@@ -12,12 +12,18 @@
  * instance's inline values at an index found once.  This file does the same,
  * for the attribute cache in attributes.c.
  *
- * Enabled for exactly one minor version and build, whose layouts these
- * functions were written against: CPython 3.14, free-threaded.  Everywhere
- * else TH_INLINE_VALUES is 0 and attributes.c keeps its public-API path;
- * building with THREADHANDLE_NO_INTERNALS=1 (setup.py defines
- * TH_NO_INTERNALS) switches it off on 3.14t too, so that the test suite can
- * run the public path there (make test does).
+ * Enabled for exactly the minor versions and build whose layouts these
+ * functions were written against: CPython 3.14 and 3.15, free-threaded.
+ * 3.15.0rc2 has 3.14.7's PyDictValues, PyDictKeysObject, PyHeapTypeObject,
+ * _PyObject_InlineValues and _Py_TryIncrefCompare unchanged, and its
+ * LOAD_ATTR_INSTANCE_VALUE and _GUARD_DORV_VALUES_INST_ATTR_FROM_DICT read
+ * them as 3.14's do.  Without the cache, every h.method on such an instance
+ * would make a new bound method: an incref of the shared object per call,
+ * which plain code on 3.15t, whose module globals CPython defers, does not
+ * pay.  Everywhere else TH_INLINE_VALUES is 0 and attributes.c keeps its
+ * public-API path; building with THREADHANDLE_NO_INTERNALS=1 (setup.py
+ * defines TH_NO_INTERNALS) switches it off there too, so that the test
+ * suite can run the public path (make test does).
  *
  * Include this file first: Py_BUILD_CORE must be defined before Python.h.
  */
@@ -28,7 +34,7 @@
 #include <patchlevel.h>  /* PY_VERSION_HEX */
 
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000 \
-    && PY_VERSION_HEX < 0x030F0000 && !defined(TH_NO_INTERNALS)
+    && PY_VERSION_HEX < 0x03100000 && !defined(TH_NO_INTERNALS)
 #  define TH_INLINE_VALUES 1
 #else
 #  define TH_INLINE_VALUES 0

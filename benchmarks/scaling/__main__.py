@@ -59,7 +59,13 @@ thread.  "p.x" reads a float field of a dataclass instance (a float of its
 own).  The numpy rows (left out, with a note, when numpy is not installed)
 share w, an 8x8 float array, or a, a float array of 100 elements; each
 thread makes its own operand x = np.ones(8).  memoryview(a) is what a
-Cython typed memoryview argument (double[:]) does at every call.  "empty
+Cython typed memoryview argument (double[:]) does at every call.  Three
+rows read the d[5] of the first row other than from a module global (which
+CPython 3.15 defers by itself): lookup(d), a module-level function that
+gets d as its argument; lookup_in_cell(), a closure each thread makes over
+its column's d (the cell the thread's, the dict shared); service.table[5],
+d an attribute of a shared object, whose ThreadHandle column is a handle of
+the table, held by a service of the thread's own.  "empty
 loop" is the loop with nothing in it: the cost every other
 row has subtracted.
 

@@ -67,6 +67,8 @@ def worker_source(workload: Workload, proxy: Proxy, names: list) -> str:
         bindings = [f"{name} = shared[{name!r}]" for name in names]
         if proxy.binding == "own":
             bindings.insert(0, "shared = make()")
+    elif workload.wrap_bindings:
+        bindings = workload.wrap_bindings.splitlines()
     else:
         bindings = [f"{name} = make(shared[{name!r}])" for name in names]
     bindings += workload.thread_setup.splitlines()

@@ -46,6 +46,48 @@ class Params:
     x: float
 
 
+class Service:
+    """A shared service object, as a router or a cache would be: its
+    table, a dict, is an attribute."""
+
+    def __init__(self, table: dict) -> None:
+        self.table = table
+
+
+def lookup(d: dict) -> int:
+    """d[5] in a function that gets d as its argument.  Module-level, so
+    CPython defers the function itself (a nested one would contend)."""
+    return d[5]
+
+
+def closure_over(d: dict) -> Callable[[], int]:
+    """A function that reads d[5] from its closure cell."""
+    def lookup_in_cell() -> int:
+        return d[5]
+    return lookup_in_cell
+
+
+# The 3.15 rows reach d[5] other than as a module global.  What each thread
+# runs first: an argument's function, a closure of its own over the
+# column's d (a cell per thread, the dict shared).
+ARGUMENT_SETUP = "from scaling.workloads import lookup"
+CLOSURE_SETUP = """from scaling.workloads import closure_over
+lookup_in_cell = closure_over(d)"""
+
+
+def make_service() -> dict:
+    return {"service": Service(make_dict_of_ints())}
+
+
+# The attribute row's handle: what a thread does with a handle there, a
+# handle of the dict it reads (a handle of the service would hand out the
+# shared dict at every service.table).  A service of the thread's own
+# holds it, so that the statement is the same in every column.
+SERVICE_HANDLE = """\
+from scaling.workloads import Service
+service = Service(make(shared["service"].table))"""
+
+
 def make_weights() -> dict:
     """An 8x8 float matrix, as a model's weights would be."""
     import numpy as np
@@ -136,6 +178,14 @@ class Workload:
     # A module the objects need (numpy): without it the row is left out,
     # with a note.
     requires: str = ""
+    # What a thread of a wrapper column (ThreadHandle and its peers) runs
+    # instead of wrapping every object, with `shared` and `make`: where the
+    # wrapper goes when it is not the object the statement names.
+    wrap_bindings: str = ""
+
+
+# The columns of the rows that reach d other than as a module global.
+REACH_PROXIES = ("global", "deferred", "own", "local", "threadhandle")
 
 
 def all_workloads(local_handle: Callable | None) -> list[Workload]:
@@ -209,6 +259,21 @@ def all_workloads(local_handle: Callable | None) -> list[Workload]:
                  "memoryview(a): what a Cython typed memoryview argument "
                  "does (numpy)",
                  "memoryview(a)", make_vector, requires="numpy"),
+        # What 3.15 fixes and what it does not: it defers an object read
+        # from a module global (the d[5] row's plain global), not one
+        # reached otherwise.  The same dict and item as d[5].
+        Workload("argument", "lookup(d): d[5] of an argument",
+                 "lookup(d): d[5] in a function that gets d as argument",
+                 "lookup(d)", lambda: {"d": make_dict_of_ints()},
+                 thread_setup=ARGUMENT_SETUP, proxies=REACH_PROXIES),
+        Workload("closure", "d[5] of a closure cell",
+                 "lookup_in_cell(): d[5] with d in a closure cell",
+                 "lookup_in_cell()", lambda: {"d": make_dict_of_ints()},
+                 thread_setup=CLOSURE_SETUP, proxies=REACH_PROXIES),
+        Workload("service_attr", "service.table[5]",
+                 "service.table[5]: d[5], d an attribute of a shared object",
+                 "service.table[5]", make_service,
+                 proxies=REACH_PROXIES, wrap_bindings=SERVICE_HANDLE),
         Workload("local_handle", "local_handle(d)[5]",
                  "local_handle(d)[5]: the handle asked for at every use",
                  "local_handle(d)[5]", with_local_handle,
