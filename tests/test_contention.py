@@ -462,7 +462,10 @@ def test_cli_syntax_error(tmp_path):
 
 
 @pytest.mark.parametrize("options", [["--duty", "0"], ["--duty", "2"],
-                                     ["--cap", "x"], ["--top", "-1"], []])
+                                     ["--cap", "x"], ["--top", "-1"], [],
+                                     # abbreviations would blur where the
+                                     # program's arguments start
+                                     ["--dur", "5"], ["--out", "r.json"]])
 def test_cli_bad_options(tmp_path, options):
     (tmp_path / "ok.py").write_text("pass\n")
     script = ["ok.py"] if options else []
@@ -485,26 +488,34 @@ def test_cli_gil_message(tmp_path):
 @needs_free_threading
 def test_cli_runs_the_program_and_keeps_its_status(tmp_path):
     (tmp_path / "prog.py").write_text(PROGRAM % 1.5)
-    result = cli("--warmup", "0", "-q", "-o", "report.json", "prog.py", "3",
-                 cwd=tmp_path)
-    assert result.returncode == 3, result.stderr
-    # The report goes to stderr: stdout is the program's.
-    assert result.stdout == "ran as __main__ ['3']\n"
-    assert result.stderr.startswith("threadhandle.contention on")
-    assert result.stderr.endswith("threadhandle.contention: end of the "
-                                  "report\n")
-    data = json.loads((tmp_path / "report.json").read_text())
+    for attempt in range(3):
+        result = cli("--warmup", "0", "-q", "-o", "report.json", "prog.py",
+                     "3", cwd=tmp_path)
+        assert result.returncode == 3, result.stderr
+        # The report goes to stderr: stdout is the program's.
+        assert result.stdout == "ran as __main__ ['3']\n"
+        assert result.stderr.startswith("threadhandle.contention on")
+        assert result.stderr.endswith("threadhandle.contention: end of the "
+                                      "report\n")
+        data = json.loads((tmp_path / "report.json").read_text())
+        # A loaded machine can leave the program's threads too little CPU
+        # to be seen in 1.5 s: sample again.
+        if data["entries"]:
+            break
     check_findings()
-    assert data["entries"][0]["where"] == "__main__.TABLE", result.stdout
+    assert data["entries"][0]["where"] == "__main__.TABLE", result.stderr
 
 
 @needs_free_threading
 def test_cli_module_and_progress(tmp_path):
     (tmp_path / "progmod.py").write_text(PROGRAM % 1.5)
-    result = cli("--warmup", "0", "-m", "progmod", "0", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "ran as __main__ ['0']" in result.stdout
-    assert "sweeps/s" in result.stderr and "candidates" in result.stderr
+    for attempt in range(3):
+        result = cli("--warmup", "0", "-m", "progmod", "0", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "ran as __main__ ['0']" in result.stdout
+        assert "sweeps/s" in result.stderr and "candidates" in result.stderr
+        if "__main__.TABLE" in result.stderr:   # else sample again (load)
+            break
     check_findings()
     assert "__main__.TABLE" in result.stderr
 

@@ -10,6 +10,7 @@ The sampling tests run two threads for about a second."""
 import importlib.util
 import json
 import os
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -355,6 +356,29 @@ def test_write_json_writes_whole_or_not_at_all(tmp_path, monkeypatch):
         report.write_json(str(path))
     assert path.read_text() == "the previous report\n"
     assert os.listdir(tmp_path) == ["report.json"]
+
+
+def test_write_json_writes_through_a_link_and_a_pipe(tmp_path):
+    # -o report.json where report.json is a link, or -o /dev/stderr: the
+    # link (or device) stays; what it points to gets the report.
+    report = contention.Report(entries=[], seconds=1.0, sweeps=10,
+                               candidates=2, notes=[])
+    target = tmp_path / "target.json"
+    target.write_text("old\n")
+    link = tmp_path / "report.json"
+    link.symlink_to(target)
+    report.write_json(str(link))
+    assert link.is_symlink()
+    assert json.loads(target.read_text())["sweeps"] == 10
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    read = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        report.write_json(str(fifo))
+        assert json.loads(os.read(read, 1 << 16))["sweeps"] == 10
+    finally:
+        os.close(read)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 def _threads_of_this_process():

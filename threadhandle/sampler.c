@@ -487,7 +487,7 @@ th_sampler_new(double duty, double max_rate)
     (void)max_rate;
     PyErr_SetString(PyExc_RuntimeError,
                     "the contention sampler needs a free-threaded build "
-                    "(3.13t, 3.14t): with a GIL there is no reference-count "
+                    "(3.13t or later): with a GIL there is no reference-count "
                     "contention to find");
     return NULL;
 }

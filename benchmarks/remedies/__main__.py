@@ -141,8 +141,8 @@ def find(program, n: int, args) -> tuple:
         result["error"] = str(exc)
     if "id" not in result:
         return result, None
-    remedy = finder_adapter.remedy_from_text(result.get("remedy", ""))
-    result["remedy_name"] = remedy
+    remedy = finder_adapter.suite_remedy(result.get("remedy_name", ""))
+    result["suite_remedy"] = remedy
     names = [name for name, ids in result.get("ids", {}).items()
              if result["id"] in ids]
     if not remedy or not names:

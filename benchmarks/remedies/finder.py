@@ -1,16 +1,11 @@
-"""The one adapter between the suite and threadhandle.contention.
-
-The finder's module is being rewritten (issues 21 and 22): everything the
-suite reads from it is here.  What the suite needs from it:
-  * a Finder(duty=..., top=...) with start()/stop() -> report, startable
-    from a thread of the finder's own name (not looked at), or the API's
-    own way to say "do not look at this thread";
+"""The one adapter between the suite and threadhandle.contention:
+everything the suite reads from the finder is here.  It uses
+  * Finder(duty=..., top=...) with start()/stop() -> report, from a thread
+    the finder counts as its own (contention._OWN_THREADS: not looked at);
   * report.top(1)[0]: the #1 entry's type, where, remedy text, id (the
-    object's id(), compared while the object lives);
-  * a remedy the suite can apply: today only text, read by
-    remedy_from_text below; a machine-readable remedy (a name from
-    remedies.py's list, and the objects it names, joint ones together)
-    would replace that guess.
+    object's id(), compared while the object lives) and remedy_name, the
+    name of the remedies table's row (threadhandle/contention/_remedies.py),
+    mapped here to the suite's remedy names.
 """
 
 from __future__ import annotations
@@ -72,21 +67,20 @@ def sampler(seconds: float, duty: float, result: dict, ids_of=None):
     return during
 
 
-def remedy_from_text(text: str) -> str:
-    """The suite's remedy name for the finder's remedy text ('' when the
-    text says that no tool helps, or names none the suite knows).  A
-    guess from words; the finder should give the name itself."""
-    text = text.lower()
-    if "nothing in python helps" in text or "no handle helps" in text:
-        return ""
-    for words, name in (("enable_deferred_refcount", "deferred"),
-                        ("intern", "intern_keys"),
-                        ("read it once", "read_once"),
-                        ("bind", "bind_once"),
-                        ("once per thread", "bind_once"),
-                        ("threadhandle per thread", "handle"),
-                        ("local_handle", "local_handle"),
-                        ("immortalize", "immortal")):
-        if words in text:
-            return name
-    return ""
+# The remedies table's names (threadhandle/contention/_remedies.py) -> the
+# suite's (remedies.py); '' where no tool helps or the suite has no such
+# variant.  A joint remedy ("a+b") is applied by its first part, to the
+# #1 object.
+SUITE_REMEDY = {
+    "handle": "handle", "local_handle": "local_handle",
+    "enable_deferred_refcount": "deferred", "immortalize": "immortal",
+    "immortalize_values": "immortal_values", "intern": "intern",
+    "intern_keys": "intern_keys", "bind_per_thread": "bind_once",
+    "view_per_thread": "bind_once", "read_once_per_thread": "read_once",
+    "none_fewer_instances": "", "lock_split": "",
+}
+
+
+def suite_remedy(table_name: str) -> str:
+    """The suite's remedy for the finder's remedy name."""
+    return SUITE_REMEDY.get(table_name.split("+", 1)[0], "")

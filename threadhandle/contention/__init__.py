@@ -14,7 +14,7 @@ or from Python (tests, notebooks)::
         ...                       # the code to look at
     print(finder.report)
 
-How: in a free-threaded build (3.13t, 3.14t) only threads other than an
+How: in a free-threaded build (3.13t, 3.14t, 3.15t) only threads other than an
 object's owner touch its shared reference count (``ob_ref_shared`` in the
 object's header), and a reference taken and dropped moves it and moves it
 back.  A sampling thread (``threadhandle/sampler.c``, detached from the
@@ -189,14 +189,22 @@ if hasattr(os, "register_at_fork"):
 def _start_thread(function) -> int:
     """Run function() in a thread of the finder's own, invisible to
     threading (it must catch its own exceptions)."""
+    # The thread adds its own ident and removes it when it ends; the
+    # caller waits for the first, so the ident is in the set from the
+    # return on, and never left there by a thread that ended early.
+    registered = _thread.allocate_lock()
+    registered.acquire()
+
     def bootstrap():
         _OWN_THREADS.add(_thread.get_ident())
+        registered.release()
         try:
             function()
         finally:
             _OWN_THREADS.discard(_thread.get_ident())
     ident = _thread.start_new_thread(bootstrap, ())
-    _OWN_THREADS.add(ident)
+    with registered:
+        pass
     return ident
 
 
@@ -494,8 +502,8 @@ class Finder:
                                  "one: nothing was sampled in it"])
         self._stopping = True
         if self._thread != _thread.get_ident():
-            self._done.acquire()
-            self._done.release()
+            with self._done:   # released when the finder's thread ends
+                pass
         with self._lock:
             if self.report is None:
                 if self._ended is None and _gil_enabled():
@@ -508,10 +516,14 @@ class Finder:
                     sweeps, _, size = self._sampler.stats()
                     self._progress(seconds, sweeps / max(seconds, 1e-9),
                                    size)
-                self._take_counts()
-                self._current = ()
-                self._sampler.stop()
-                _SAMPLERS[0] -= 1
+                try:
+                    self._take_counts()
+                finally:
+                    # Whatever describing the objects raised: no sampling
+                    # thread left running, no candidate held.
+                    self._current = ()
+                    self._sampler.stop()
+                    _SAMPLERS[0] -= 1
                 self.report = self._make_report(seconds)
                 self._records = {}
         return self.report

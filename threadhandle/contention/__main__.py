@@ -94,6 +94,9 @@ def split_argv(argv: list) -> tuple:
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description=__doc__.split("\n\n", 1)[1],
+        # No abbreviations: split_argv must know every option's full name
+        # to tell the finder's options from the program's.
+        allow_abbrev=False,
         usage=f"{PROG} [options] (script.py | -m module) [args]")
     parser.add_argument("--warmup", type=float, default=1.0, metavar="S",
                         help="seconds before sampling starts (default 1)")
@@ -333,11 +336,13 @@ def program_frames(tb, code):
 def print_as_python(error: BaseException, code) -> None:
     """Print the program's uncaught exception as python would, through
     sys.excepthook, with the program's frames only."""
-    if isinstance(error, SystemExit):
+    # By type, as Python matches it (isinstance could read a __class__
+    # property of the program's).
+    if issubclass(type(error), SystemExit):
         return   # Python prints its code, if any, as it exits
     tb = program_frames(error.__traceback__, code)
     # Python's own hook prints value.__traceback__, not tb.
-    error = error.with_traceback(tb)
+    error = BaseException.with_traceback(error, tb)
     hook = getattr(sys, "excepthook", None)
     if hook is None:
         hook = sys.__excepthook__
@@ -355,7 +360,7 @@ def exit_as_python(error: BaseException) -> None:
     finder, so that Python itself ends the process as it would have: exit
     status 1 (a SystemExit's code; killed by SIGINT for a
     KeyboardInterrupt), after the program's threads and atexit handlers."""
-    if not isinstance(error, SystemExit):
+    if not issubclass(type(error), SystemExit):
         program_hook = sys.excepthook
 
         def printed_already(kind, value, tb):

@@ -216,8 +216,15 @@ class Report:
 
     def write_json(self, path: str, n: int | None = None) -> None:
         """Write to_json(n) to `path` whole or not at all: into a new file
-        in the same folder, then renamed over `path`."""
+        in the same folder, then renamed over `path`.  A path that is not a
+        regular file (a link, /dev/stderr, a pipe) is written through, as
+        open() would: renaming over it would replace the link or device."""
         text = self.to_json(n) + "\n"
+        if os.path.lexists(path) and not (
+                os.path.isfile(path) and not os.path.islink(path)):
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(text)
+            return
         folder, name = os.path.split(os.path.abspath(path))
         for attempt in range(100):
             temporary = os.path.join(
