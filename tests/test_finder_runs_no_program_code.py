@@ -22,6 +22,7 @@ import weakref
 import pytest
 
 from threadhandle import contention
+from threadhandle.contention import _peek
 
 from conftest import FREE_THREADED
 
@@ -356,6 +357,31 @@ def test_write_json_writes_whole_or_not_at_all(tmp_path, monkeypatch):
         report.write_json(str(path))
     assert path.read_text() == "the previous report\n"
     assert os.listdir(tmp_path) == ["report.json"]
+
+
+class _Plain:
+    def __init__(self):
+        self.x = 1.5
+
+
+class _Slotted:
+    __slots__ = ("y",)
+
+    def __init__(self):
+        self.y = 2.5
+
+
+def test_an_instance_s_attributes_are_read():
+    # Read through the type's plain __dict__ descriptor (on 3.15 one
+    # shared by every class, owned by object) and its slots' members.
+    assert _peek.instance_attributes(_Plain(), _peek.Layouts()) == [
+        ("x", 1.5)]
+    assert _peek.instance_attributes(_Slotted(), _peek.Layouts()) == [
+        ("y", 2.5)]
+    thread = threading.Thread(target=print, args=("an argument",))
+    found = dict(_peek.instance_attributes(thread, _peek.Layouts()))
+    assert found["_target"] is print
+    assert found["_args"] == ("an argument",)
 
 
 def test_write_json_writes_through_a_link_and_a_pipe(tmp_path):

@@ -193,8 +193,10 @@ def _plain_dict_descriptor(value: object) -> bool:
     if type(value) is not types.GetSetDescriptorType:
         return False         # a property, or anything else
     owner = _getset_owner(value)
-    return (is_class_statement_type(owner) or owner is BaseException) and (
-        _getset_name(value) == "__dict__")
+    # 3.15 gives every class statement's type one shared __dict__
+    # descriptor, whose owner is object; earlier versions one per class.
+    return (is_class_statement_type(owner) or owner is BaseException
+            or owner is object) and _getset_name(value) == "__dict__"
 
 
 class Layouts:
