@@ -11,6 +11,22 @@ import threading
 from threadhandle import unwrap
 
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+# Whether the GIL is on now (a GIL build, or PYTHON_GIL=1): then there is
+# no reference-count contention for the finder's tests to find.
+GIL = not FREE_THREADED or sys._is_gil_enabled()
+# Under ThreadSanitizer (make tsan) Python runs many times slower: the
+# finder has too few sweeps for its findings to be checked, and its tests
+# only run it (TSan checks the sampler and the finder for races).
+UNDER_TSAN = "--with-thread-sanitizer" in (
+    sysconfig.get_config_var("CONFIG_ARGS") or "")
+
+
+def check_findings():
+    """Skip the rest of a finder test (its findings) under TSan."""
+    if UNDER_TSAN:
+        import pytest
+        pytest.skip("ran under ThreadSanitizer, too slow for the findings "
+                    "to be checked")
 
 # Threads that do not finish within this many seconds count as hung.
 THREAD_TIMEOUT = 60.0

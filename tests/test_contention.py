@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import threading
 import time
@@ -20,9 +19,8 @@ from threadhandle import ThreadHandle
 from threadhandle import contention
 from threadhandle.contention._report import Facts, remedy
 
-from conftest import FREE_THREADED
+from conftest import FREE_THREADED, GIL, UNDER_TSAN, check_findings
 
-GIL = not FREE_THREADED or sys._is_gil_enabled()
 needs_free_threading = pytest.mark.skipif(
     GIL, reason="reference-count contention exists only without a GIL")
 # The sampling tests run their own threads and measure the whole process.
@@ -30,17 +28,6 @@ pytestmark = pytest.mark.thread_unsafe(
     reason="samples the whole process while its own threads run")
 
 SECONDS = 1.0
-# Under ThreadSanitizer (make tsan) Python runs many times slower: the
-# finder has too few sweeps for its findings to be checked, and the tests
-# only run it (TSan checks the sampler and the finder for races).
-UNDER_TSAN = "--with-thread-sanitizer" in (
-    sysconfig.get_config_var("CONFIG_ARGS") or "")
-
-
-def check_findings():
-    if UNDER_TSAN:
-        pytest.skip("ran under ThreadSanitizer, too slow for the findings "
-                    "to be checked")
 HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)
 
 HAMMERED = {i: i for i in range(100)}

@@ -13,7 +13,6 @@ import os
 import stat
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import threading
 import types
@@ -24,9 +23,8 @@ import pytest
 from threadhandle import contention
 from threadhandle.contention import _peek
 
-from conftest import FREE_THREADED
+from conftest import GIL, UNDER_TSAN, check_findings
 
-GIL = not FREE_THREADED or sys._is_gil_enabled()
 needs_free_threading = pytest.mark.skipif(
     GIL, reason="reference-count contention exists only without a GIL")
 pytestmark = pytest.mark.thread_unsafe(
@@ -34,14 +32,6 @@ pytestmark = pytest.mark.thread_unsafe(
 
 SECONDS = 1.0
 DUTY = 0.5
-UNDER_TSAN = "--with-thread-sanitizer" in (
-    sysconfig.get_config_var("CONFIG_ARGS") or "")
-
-
-def check_findings():
-    if UNDER_TSAN:
-        pytest.skip("ran under ThreadSanitizer, too slow for the findings "
-                    "to be checked")
 
 
 @pytest.fixture
