@@ -194,32 +194,29 @@ def table_cells(lines, first_cell):
     raise AssertionError(f"no table row {first_cell!r}")
 
 
-def test_readme_headline_is_the_benchmark_tables_d5_row():
-    """The README's figure is the d[5] row of the 3.14t table in
-    docs/benchmark.md, and names the same run: pasting a new table there
-    without updating the README (or the other way round) fails."""
+def test_readme_headline_is_the_benchmark_headline_runs():
+    """The README's figures are the service.table[5] rows of the two
+    headline runs in docs/benchmark.md: pasting new runs there without
+    updating the README (or the other way round) fails."""
     bench = read_lines(os.path.join(DOCS, "benchmark.md"))
-    start = bench.index("## CPython 3.14t")
+    start = bench.index("## The headline: 3.15t and 3.14t")
     section = bench[start + 1:]
     section = section[:next((i for i, line in enumerate(section)
                              if line.startswith("## ")), len(section))]
-    run = re.search(r"CPython (3\.14\.\d+t).*?`make bench` of (\S+ \S+)",
-                    " ".join(section))
-    row = table_cells(section, "`d[5]`")
-    scaling = {column: row[column].split()[-1]
-               for column in ("plain global", "ThreadHandle", "own copy")}
     readme = read_lines(os.path.join(ROOT, "README.md"))
-    headline = " ".join(readme[:40])
-    assert run.group(1) in headline and run.group(2) in headline, run.groups()
-    figures = {
-        "plain global": table_cells(readme, "shared, in a module global"),
+    rows = {
+        "plain global": table_cells(readme, "shared"),
         "ThreadHandle": table_cells(
             readme, "shared, with a `ThreadHandle` per thread"),
         "own copy": table_cells(readme,
                                 "each thread's own copy (nothing shared)"),
     }
-    for column, cells in figures.items():
-        assert cells["2 threads vs 1"] == scaling[column], column
+    for interpreter in ("3.15.0rc2t", "3.14.7t"):
+        table = section[section.index(f"CPython {interpreter}:") + 1:]
+        row = table_cells(table, "`service.table[5]`")
+        for column, readme_row in rows.items():
+            assert readme_row[interpreter] == row[column].split()[-1], (
+                interpreter, column)
 
 
 # --- links ---------------------------------------------------------------
