@@ -3,6 +3,7 @@
 The tests compare what an operation does on an object with what it does
 through a ThreadHandle of that object (or of an equal copy).
 """
+import os
 import subprocess
 import sys
 import sysconfig
@@ -19,6 +20,30 @@ GIL = not FREE_THREADED or sys._is_gil_enabled()
 # only run it (TSan checks the sampler and the finder for races).
 UNDER_TSAN = "--with-thread-sanitizer" in (
     sysconfig.get_config_var("CONFIG_ARGS") or "")
+
+
+def child_environment(**extra) -> dict:
+    """os.environ for a Python process a test starts, with extra set.
+    Under make asan's leak-checking leg (ASAN_OPTIONS detect_leaks=1),
+    LeakSanitizer would report the CPython objects a child leaves at exit
+    and set its exit status to 1: tests that compare a child's output and
+    status keep ASan and UBSan on in it and turn leak checks off (the
+    leak checks are for the extension, in the test process itself)."""
+    env = dict(os.environ)
+    if "ASAN_OPTIONS" in env:
+        env["ASAN_OPTIONS"] = env["ASAN_OPTIONS"].replace(
+            "detect_leaks=1", "detect_leaks=0")
+    env.update(extra)
+    return env
+
+
+def finder_cli(*args, cwd, **extra_env):
+    """python -P -m threadhandle.contention *args, run in cwd (with cwd on
+    PYTHONPATH, for a test's -m modules): the CompletedProcess, text."""
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "threadhandle.contention", *args],
+        capture_output=True, text=True, timeout=120, cwd=cwd,
+        env=child_environment(PYTHONPATH=str(cwd), **extra_env))
 
 
 def check_findings():

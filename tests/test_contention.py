@@ -6,8 +6,6 @@ reports bad input in one line.
 Each sampling test runs two threads for about a second.  On a GIL build
 only the message that there is nothing to find is tested."""
 import json
-import os
-import subprocess
 import sys
 import textwrap
 import threading
@@ -19,7 +17,8 @@ from threadhandle import ThreadHandle
 from threadhandle import contention
 from threadhandle.contention._report import Facts, remedy
 
-from conftest import FREE_THREADED, GIL, UNDER_TSAN, check_findings
+from conftest import (
+    FREE_THREADED, GIL, UNDER_TSAN, check_findings, finder_cli)
 
 needs_free_threading = pytest.mark.skipif(
     GIL, reason="reference-count contention exists only without a GIL")
@@ -414,12 +413,7 @@ PROGRAM = textwrap.dedent("""\
     """)
 
 
-def cli(*args, cwd):
-    # -P: the installed threadhandle; PYTHONPATH: the test's -m modules.
-    env = dict(os.environ, PYTHONPATH=str(cwd))
-    return subprocess.run(
-        [sys.executable, "-P", "-m", "threadhandle.contention", *args],
-        capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+cli = finder_cli
 
 
 def assert_clean_error(result, words):

@@ -11,7 +11,6 @@ import importlib.util
 import json
 import os
 import stat
-import subprocess
 import sys
 import textwrap
 import threading
@@ -23,7 +22,7 @@ import pytest
 from threadhandle import contention
 from threadhandle.contention import _peek
 
-from conftest import GIL, UNDER_TSAN, check_findings
+from conftest import GIL, UNDER_TSAN, check_findings, finder_cli
 
 needs_free_threading = pytest.mark.skipif(
     GIL, reason="reference-count contention exists only without a GIL")
@@ -440,11 +439,7 @@ ODD_PROGRAM = textwrap.dedent("""\
     """)
 
 
-def cli(*args, cwd):
-    # -P: the installed threadhandle.
-    return subprocess.run(
-        [sys.executable, "-P", "-m", "threadhandle.contention", *args],
-        capture_output=True, text=True, timeout=120, cwd=cwd)
+cli = finder_cli
 
 
 @needs_free_threading

@@ -24,7 +24,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 import pytest
 
 import threadhandle
-from conftest import FREE_THREADED
+from conftest import FREE_THREADED, child_environment
 
 GIL = not FREE_THREADED or sys._is_gil_enabled()
 # Under ThreadSanitizer (make tsan) every program runs many times slower:
@@ -96,7 +96,9 @@ def run(argv, cwd, stdin=b"", env=None, wrap=()):
 
 
 def environment(**extra):
-    env = {key: value for key, value in os.environ.items()
+    """The test's environment without PYTHON* settings (see
+    child_environment for leak checks under make asan)."""
+    env = {key: value for key, value in child_environment().items()
            if not key.startswith("PYTHON")}
     env.update(extra)
     return env

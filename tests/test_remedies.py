@@ -5,7 +5,6 @@ the remedy name and text the report gives; every row reachable; the 3.13t,
 objects; --compare on two reports.  Runs on every build (no sampling)."""
 import json
 import re
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -17,7 +16,7 @@ from threadhandle.contention import _remedies
 from threadhandle.contention._remedies import ROWS, choose, table_text
 from threadhandle.contention._report import Facts
 
-from conftest import FREE_THREADED
+from conftest import FREE_THREADED, finder_cli
 
 GIL = not FREE_THREADED or sys._is_gil_enabled()
 ROOT = Path(__file__).resolve().parent.parent
@@ -455,10 +454,7 @@ def test_a_report_round_trips_through_json(tmp_path):
         for entry in report.entries]
 
 
-def cli(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-P", "-m", "threadhandle.contention", *args],
-        capture_output=True, text=True, timeout=120, cwd=cwd)
+cli = finder_cli
 
 
 def test_cli_compare_with_a_missing_report(tmp_path):
