@@ -212,10 +212,12 @@ class Contended:
         return "Contended()"
 
 
-def hammer_until_named(module, target, attempts=3):
-    """Two threads read module.HOLDER[0] (target) while the finder samples
-    (refreshing, so that its own thread names the leaders too); the last
-    report, once target is in it."""
+def hammer_until_named(module, target_id, attempts=3):
+    """Two threads read module.HOLDER[0] (id target_id) while the finder
+    samples (refreshing, so that its own thread names the leaders too); the
+    last report, once the object is in it.  No frame of this thread holds
+    the object: the finder reads this thread's frame locals, and would
+    name it by a local."""
     global ARMED
     stop = threading.Event()
     started = threading.Barrier(3)
@@ -236,7 +238,7 @@ def hammer_until_named(module, target, attempts=3):
         for _ in range(attempts):
             report = contention.sample(SECONDS, duty=DUTY, refresh=0.3)
             if UNDER_TSAN or [entry for entry in report.entries
-                              if entry.id == id(target)]:
+                              if entry.id == target_id]:
                 break
     finally:
         ARMED = False
@@ -262,11 +264,11 @@ def walked(tmp_path_factory):
     module.DICT_PROPERTY = WithDictProperty()
     module.KEYED = {ReprKey(): 1}
     module.WATCHED = Watched
-    target = Contended()
-    module.HOLDER = [target]
+    module.HOLDER = [Contended()]
     sys.modules[name] = module
     try:
-        yield hammer_until_named(module, target), target
+        yield (hammer_until_named(module, id(module.HOLDER[0])),
+               module.HOLDER[0])
     finally:
         del sys.modules[name]
 
