@@ -394,6 +394,28 @@ def test_multiprocessing(tmp_path, method):
 # stdout gone (item 6)
 # --------------------------------------------------------------------------
 
+def read_first_line(argv, folder, stdin=None):
+    """(exit status, the first line of stdout, stderr) of a run whose
+    reader goes away after one line (as `| head -1` does)."""
+    process = subprocess.Popen(
+        argv, cwd=folder, stdin=None if stdin is None else subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(),
+        start_new_session=True)
+    try:
+        if stdin is not None:
+            process.stdin.write(stdin)
+            process.stdin.close()
+        first = process.stdout.readline()
+        process.stdout.close()
+        err = process.stderr.read().decode()
+        process.wait(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode, first, err
+
+
 def test_broken_pipe(tmp_path):
     """| head: the reader goes away; the program fails as it would, and the
     finder adds no traceback of its own."""
@@ -408,20 +430,9 @@ def test_broken_pipe(tmp_path):
         folder = tmp_path / name
         folder.mkdir()
         (folder / "prog.py").write_text(textwrap.dedent(program))
-        process = subprocess.Popen(
-            [sys.executable, *prefix, "prog.py", "a"], cwd=folder,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=environment(), start_new_session=True)
-        try:
-            first = process.stdout.readline()
-            process.stdout.close()
-            err = process.stderr.read().decode()
-            process.wait(timeout=TIMEOUT)
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        results.append((process.returncode, first,
+        status, first, err = read_first_line(
+            [sys.executable, *prefix, "prog.py", "a"], folder)
+        results.append((status, first,
                         split_stderr(err.replace(str(folder), "<dir>"))[0]))
     assert results[1] == results[0]
     assert "BrokenPipeError" in results[0][2]
@@ -439,6 +450,11 @@ def test_closed_stdout(tmp_path):
     status, _, _, finder = compare(
         tmp_path, {"prog.py": program}, ["prog.py"], wrap=wrap)
     assert status == 5
+    # The finder's own lines reached stderr: its report (or, had the
+    # program ended before sampling began, the line that says so).
+    if not GIL:
+        assert (f"{TAG}: end of the report" in finder
+                or "ended before sampling began" in finder), finder
 
 
 @pytest.mark.parametrize("head", [False, True], ids=["whole", "head"])
@@ -455,23 +471,9 @@ def test_json_tool(tmp_path, head):
     for name, prefix in (("direct", []), ("finder", FINDER)):
         folder = tmp_path / name
         folder.mkdir()
-        process = subprocess.Popen(
-            [sys.executable, *prefix, "-m", "json.tool"], cwd=folder,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=environment(),
-            start_new_session=True)
-        try:
-            process.stdin.write(big)
-            process.stdin.close()
-            first = process.stdout.readline()
-            process.stdout.close()
-            err = process.stderr.read().decode()
-            process.wait(timeout=TIMEOUT)
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        results.append((process.returncode, first, split_stderr(err)[0]))
+        status, first, err = read_first_line(
+            [sys.executable, *prefix, "-m", "json.tool"], folder, big)
+        results.append((status, first, split_stderr(err)[0]))
     assert results[1] == results[0]
 
 
