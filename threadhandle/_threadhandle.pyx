@@ -359,27 +359,19 @@ cdef object _dispatch_target(object func, object implementation,
     return implementation
 
 
-# numpy.ndarray and its __array_function__, found at first use (numpy is
-# imported by then: it is the caller).
-cdef object _ndarray = None
-cdef object _ndarray_array_function = None
-
-
 cdef bint _default_dispatch(type kind):
     """Whether numpy's functions treat objects of this type without an
     override: no __array_function__, or ndarray's own (which calls the
-    implementation)."""
-    global _ndarray, _ndarray_array_function
-    if kind is _ndarray:
-        return True
+    implementation).  ndarray's is told by the descriptor's owner, read
+    from the descriptor itself: no module state, which threads calling at
+    once would race on (a cache filled at first use did)."""
     method = getattr(kind, "__array_function__", None)
     if method is None:
         return True
-    if _ndarray is None:
-        import numpy
-        _ndarray = numpy.ndarray
-        _ndarray_array_function = numpy.ndarray.__array_function__
-    return method is _ndarray_array_function
+    owner = getattr(method, "__objclass__", None)
+    return (owner is not None
+            and getattr(owner, "__name__", None) == "ndarray"
+            and getattr(owner, "__module__", None) == "numpy")
 
 
 _builtin_format = builtins.format
