@@ -31,7 +31,8 @@ if __package__ in (None, ""):
 
 from remedies import finder as finder_adapter  # noqa: E402
 from remedies import report  # noqa: E402
-from remedies.program import all_programs, parse_remedy  # noqa: E402
+from remedies.program import (  # noqa: E402
+    all_programs, parse_remedy, remedy_label)
 from remedies.runner import (  # noqa: E402
     Variant, VariantError, calibrate, check, expected_result, measure,
     progress, remedy_variant, run, variants_of, why_not)
@@ -141,13 +142,19 @@ def find(program, n: int, args) -> tuple:
         result["error"] = str(exc)
     if "id" not in result:
         return result, None
-    remedy = finder_adapter.suite_remedy(result.get("remedy_name", ""))
-    result["suite_remedy"] = remedy
-    names = [name for name, ids in result.get("ids", {}).items()
-             if result["id"] in ids]
-    if not remedy or not names:
+    ids = result.get("ids", {})
+    names = [name for name, held in ids.items() if result["id"] in held]
+    containers = [name for name, held in ids.items()
+                  if result.get("group_id", result["id"]) in held]
+    if not names:
         return result, None
-    variant = remedy_variant(program, [(remedy, names[0])])
+    parts = finder_adapter.suite_parts(
+        result.get("remedy_name", ""), names[0],
+        containers[0] if containers else names[0])
+    result["suite_remedy"] = remedy_label(parts) if parts else ""
+    if not parts:
+        return result, None
+    variant = remedy_variant(program, parts)
     return result, (None if why_not(program, variant) else variant)
 
 

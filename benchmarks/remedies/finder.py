@@ -5,7 +5,9 @@ everything the suite reads from the finder is here.  It uses
   * report.top(1)[0]: the #1 entry's type, where, remedy text, id (the
     object's id(), compared while the object lives) and remedy_name, the
     name of the remedies table's row (threadhandle/contention/_remedies.py),
-    mapped here to the suite's remedy names.
+    mapped here to the suite's remedy names;
+  * for a joint remedy (one cause, several objects: entry.group is the
+    container's where), the id of the container's entry.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def sampler(seconds: float, duty: float, result: dict, ids_of=None):
                               remedy_name=first.remedy_name, id=first.id,
                               repr=first.repr,
                               share=round(first.score, 4))
+                containers = [entry.id for entry in report.entries
+                              if first.group and entry.where == first.group]
+                result["group_id"] = containers[0] if containers else first.id
         except Exception as exc:
             result["error"] = f"{type(exc).__name__}: {exc}"
         finally:
@@ -69,8 +74,7 @@ def sampler(seconds: float, duty: float, result: dict, ids_of=None):
 
 # The remedies table's names (threadhandle/contention/_remedies.py) -> the
 # suite's (remedies.py); '' where no tool helps or the suite has no such
-# variant.  A joint remedy ("a+b") is applied by its first part, to the
-# #1 object.
+# variant.
 SUITE_REMEDY = {
     "handle": "handle", "local_handle": "local_handle",
     "enable_deferred_refcount": "deferred", "immortalize": "immortal",
@@ -81,6 +85,29 @@ SUITE_REMEDY = {
 }
 
 
+# The parts of a joint remedy ("a+b": one cause, a container and what it
+# holds) are each applied to the container: its values or keys are what
+# the part names.
+JOINT_PART = {"immortalize_values": "values", "intern_keys": "intern_keys",
+              "intern": "intern_values"}
+
+
 def suite_remedy(table_name: str) -> str:
-    """The suite's remedy for the finder's remedy name."""
-    return SUITE_REMEDY.get(table_name.split("+", 1)[0], "")
+    """The suite's remedy for the finder's single (not joint) remedy."""
+    return SUITE_REMEDY.get(table_name, "")
+
+
+def suite_parts(table_name: str, name: str, container: str) -> list:
+    """[(suite remedy, shared name), ...] for the finder's remedy of the
+    object `name`, whose cause's container is `container` (the same name
+    when it stands alone); [] when the suite cannot apply every part."""
+    if "+" not in table_name:
+        remedy = suite_remedy(table_name)
+        return [(remedy, name)] if remedy else []
+    parts = []
+    for part in table_name.split("+"):
+        remedy = JOINT_PART.get(part) or SUITE_REMEDY.get(part, "")
+        if not remedy:
+            return []
+        parts.append((remedy, container))
+    return parts

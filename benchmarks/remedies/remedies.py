@@ -12,6 +12,8 @@ remedy_<name>).  A joint remedy is a list of such parts.
   immortal        immortalize(obj) on each object
   immortal_values immortalize the object and the values it holds (a dict's
                   values, a list's items, an instance's attribute values)
+  values          immortalize the values it holds, not the object (the part
+                  of a joint remedy, with deferred on the object)
   intern          sys.intern(obj) for each str object, rebound in place
   <other>         the program's remedy_<other>(mine, main): bind once per
                   thread, read once into a local, intern the keys, ...
@@ -26,7 +28,7 @@ FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)
 
 # Applied in the main thread, on the shared objects.
-MAIN_SIDE = ("deferred", "immortal", "immortal_values")
+MAIN_SIDE = ("deferred", "immortal", "immortal_values", "values")
 # Applied in each thread, to a module global of the program.
 THREAD_SIDE = ("handle", "local_handle", "intern")
 GENERIC = MAIN_SIDE + THREAD_SIDE
@@ -40,7 +42,7 @@ def why_unavailable(remedy: str) -> str:
     """Why a generic remedy cannot run here ('' if it can)."""
     if remedy == "deferred" and not HAS_DEFERRED:
         return "deferred reference counting needs free-threaded 3.14+"
-    if remedy in ("immortal", "immortal_values"):
+    if remedy in ("immortal", "immortal_values", "values"):
         try:
             from threadhandle import immortalize  # noqa: F401
         except ImportError as exc:
@@ -67,8 +69,8 @@ def apply_main(remedy: str, objects: tuple) -> list:
     import threadhandle
     notes = []
     for obj in objects:
-        targets = [obj]
-        if remedy == "immortal_values":
+        targets = [] if remedy == "values" else [obj]
+        if remedy in ("immortal_values", "values"):
             targets += held_values(obj)
         for target in targets:
             what = type(target).__name__
