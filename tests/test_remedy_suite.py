@@ -91,6 +91,45 @@ def test_a_remedy_is_applied_by_name_to_an_object_by_name():
         runner.remedy_variant(program, [("handle", "NO_SUCH_OBJECT")])
 
 
+finder_adapter = suite_module("finder")
+
+
+@pytest.mark.parametrize("table_name, name, container, parts", [
+    ("enable_deferred_refcount", "ORIGIN", "ORIGIN",
+     [("deferred", "ORIGIN")]),
+    # A joint remedy: every part, on the cause's container.
+    ("enable_deferred_refcount+immortalize_values", "heap ints",
+     "DEADLINES", [("deferred", "DEADLINES"), ("values", "DEADLINES")]),
+    ("handle+intern_keys", "COUNTS", "COUNTS",
+     [("handle", "COUNTS"), ("intern_keys", "COUNTS")]),
+    # No tool, or a part the suite cannot apply: nothing.
+    ("none_fewer_instances", "Decimal type", "Decimal type", []),
+    ("enable_deferred_refcount+lock_split", "X", "X", []),
+])
+def test_the_finders_remedy_becomes_the_suites_parts(table_name, name,
+                                                     container, parts):
+    assert finder_adapter.suite_parts(table_name, name, container) == parts
+
+
+def test_a_joint_remedy_makes_the_values_immortal_not_the_container():
+    program = next(p for p in PROGRAMS if p.key == "p01_dataclass_floats")
+    variant = runner.remedy_variant(
+        program, finder_adapter.suite_parts(
+            "enable_deferred_refcount+immortalize_values", "ORIGIN",
+            "ORIGIN"))
+    assert runner.why_not(program, variant) in ("", remedies.why_unavailable(
+        "deferred"))
+    main = program.instance()
+    point = main["ORIGIN"]
+    point.x = float("1.5")        # a float no other test made immortal
+    notes = remedies.apply_main("values", (point,))
+    if remedies.why_unavailable("values") or not remedies.FREE_THREADED:
+        return
+    from threadhandle._threadhandle import _is_immortal
+    assert not notes
+    assert _is_immortal(point.x) and not _is_immortal(point)
+
+
 def test_own_copies_are_other_objects_and_shared_ones_the_same():
     program = next(p for p in PROGRAMS if p.key == "p01_dataclass_floats")
     main = program.instance()
