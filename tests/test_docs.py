@@ -1,4 +1,5 @@
-"""The documentation is tested with the code: README.md and docs/*.md.
+"""The documentation is tested with the code: README.md, CHANGELOG.md,
+docs/*.md and benchmarks/results/*.md.
 
 * Every ```python block runs, in a fresh interpreter (this one, with -P, so
   that it imports the installed threadhandle), and exits 0 within a bound.
@@ -31,6 +32,7 @@ from threadhandle import _threadhandle as core
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
+RESULTS = os.path.join(ROOT, "benchmarks", "results")
 MAKE_REFERENCE = os.path.join(ROOT, "scripts", "make-reference")
 
 pytestmark = pytest.mark.skipif(
@@ -58,10 +60,15 @@ def closes(line, marker):
 
 
 def markdown_files():
-    files = [os.path.join(ROOT, "README.md")]
-    if os.path.isdir(DOCS):
-        files += sorted(os.path.join(DOCS, name) for name in os.listdir(DOCS)
-                        if name.endswith(".md"))
+    """README.md, CHANGELOG.md, docs/*.md and the dated results of
+    benchmarks/results/*.md."""
+    files = [os.path.join(ROOT, name) for name in ("README.md", "CHANGELOG.md")
+             if os.path.exists(os.path.join(ROOT, name))]
+    for folder in (DOCS, RESULTS):
+        if os.path.isdir(folder):
+            files += sorted(os.path.join(folder, name)
+                            for name in os.listdir(folder)
+                            if name.endswith(".md"))
     return files
 
 
