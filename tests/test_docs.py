@@ -321,6 +321,27 @@ def test_reference_is_generated_from_the_docstrings():
         "(python -P scripts/make-reference)")
 
 
+def test_reference_has_what_a_user_looks_up():
+    """The generator renders what the issue asked for (issue 24): a
+    dataclass's fields, methods with signatures, ThreadHandle[X], the
+    constants' meaning, the CLI's --help and the .pxd API."""
+    text = load_make_reference().render()
+    for expected in (
+            "### `threadhandle.contention.Entry`",
+            "- `refcount_changes: int`",          # a field, with its type
+            "#### `Report.top`",                  # a method ...
+            "top(n: int = 10)",                   # ... with its signature
+            "#### `ThreadHandle[X]`",
+            "\nFinder(\n",                        # a signature, one
+            "    cap: int = ",                    # parameter a line
+            "`MAX_HANDLES_PER_THREAD = ",
+            "## `python -m threadhandle.contention`",
+            "usage: python -m threadhandle.contention",
+            "### `threadhandle/_threadhandle.pxd`",
+            "cdef class ThreadHandle:"):
+        assert expected in text, expected
+
+
 def test_every_public_name_has_a_docstring_help_shows():
     make_reference = load_make_reference()
     entries = make_reference.public_names()
