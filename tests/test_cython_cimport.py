@@ -200,12 +200,14 @@ def test_doc_example_prange_uses_one_handle_per_os_thread(doc_example):
     model = Model(2.0)
     xs = np.arange(64, dtype=np.float64)
     out = np.zeros(64)
-    used = module.predict_all(model, xs, out)
+    # A chunk per item: 64 calls of local_handle, from every thread.
+    used = module.predict_all(model, xs, out, 1)
     assert out.tolist() == (2.0 * xs).tolist()
     assert all(threadhandle.unwrap(h) is model for h in used)
     assert all(type(h) is ThreadHandle for h in used)
     # The handles are alive (in `used`), so distinct ids are distinct
-    # handles: at most one per thread of the team, not one per call.
+    # handles: at most one per thread of the team, not one per call of
+    # local_handle.
     handles = {id(h) for h in used}
     if openmp:
         assert len(handles) <= (os.cpu_count() or 1)
@@ -223,7 +225,7 @@ def test_doc_example_prange_from_several_threads(doc_example):
     def work(index):
         out = np.zeros(32)
         for _ in range(20):
-            module.predict_all(model, xs, out)
+            module.predict_all(model, xs, out, 4)
         results[index] = out.tolist()
 
     run_threads(work, len(results))
