@@ -1,11 +1,12 @@
 """Another Cython module can `from threadhandle cimport ThreadHandle,
 handled` against the INSTALLED package and reach the handled object at C
-level.  The module in tests/cython_example/ is compiled once per test run,
-in a temporary folder, with the installed package folder as include path."""
+level.  The module in tests/cython_example/ and the Cython example of
+docs/numpy-and-cython.md (a prange loop calling back into a shared Python
+object through local_handle) are compiled once per test run, in a temporary
+folder, with the installed package folder as include path."""
 import importlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -36,27 +37,77 @@ SETUP_PY = textwrap.dedent("""\
     """)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """(module, generated C source) of the example, built in a temporary
-    folder against the installed threadhandle."""
-    build_dir = tmp_path_factory.mktemp("cython_example")
-    shutil.copy(os.path.join(EXAMPLE_DIR, MODULE_NAME + ".pyx"), build_dir)
+DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))), "docs", "numpy-and-cython.md")
+DOC_MODULE_NAME = "th_doc_example"
+# The lines of the doc's example that ask for OpenMP: left out where the
+# compiler has none (prange then runs on the calling thread alone).
+OPENMP_LINES = re.compile(r"^# distutils: extra_(compile|link)_args = "
+                          r"-fopenmp\n", re.MULTILINE)
+
+
+def build(build_dir, module_name, source):
+    """Build module_name from source in build_dir against the installed
+    threadhandle; (module, generated C source), or None with the build's
+    output if it failed."""
+    (build_dir / (module_name + ".pyx")).write_text(source)
     (build_dir / "setup.py").write_text(
-        SETUP_PY.format(module=MODULE_NAME, include=INSTALL_ROOT))
+        SETUP_PY.format(module=module_name, include=INSTALL_ROOT))
     result = subprocess.run(
         [sys.executable, "setup.py"], cwd=build_dir,
         capture_output=True, text=True, timeout=600,
     )
-    assert result.returncode == 0, (
-        f"building the example failed:\n{result.stdout}\n{result.stderr}")
+    if result.returncode != 0:
+        return None, f"{result.stdout}\n{result.stderr}"
     sys.path.insert(0, str(build_dir))
     try:
-        module = importlib.import_module(MODULE_NAME)
+        module = importlib.import_module(module_name)
     finally:
         sys.path.remove(str(build_dir))
-    c_source = (build_dir / (MODULE_NAME + ".c")).read_text()
+    c_source = (build_dir / (module_name + ".c")).read_text()
     return module, c_source
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(module, generated C source) of the example, built in a temporary
+    folder against the installed threadhandle."""
+    with open(os.path.join(EXAMPLE_DIR, MODULE_NAME + ".pyx"),
+              encoding="utf-8") as file:
+        source = file.read()
+    module, output = build(tmp_path_factory.mktemp("cython_example"),
+                           MODULE_NAME, source)
+    assert module is not None, f"building the example failed:\n{output}"
+    return module, output
+
+
+def doc_example_source():
+    """The first ```cython block of docs/numpy-and-cython.md."""
+    with open(DOC, encoding="utf-8") as file:
+        text = file.read()
+    match = re.search(r"^```cython\n(.*?)^```$", text, re.S | re.M)
+    assert match, "docs/numpy-and-cython.md has no ```cython block"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def doc_example(tmp_path_factory):
+    """(module, built with OpenMP) of the doc's example: with OpenMP where
+    the compiler has it, else without (the same code, serial prange)."""
+    if not os.path.isfile(DOC):
+        pytest.skip("no docs/ folder (installed tests)")
+    source = doc_example_source()
+    module, output = build(tmp_path_factory.mktemp("doc_example"),
+                           DOC_MODULE_NAME, source)
+    if module is not None:
+        return module, True
+    module, serial_output = build(tmp_path_factory.mktemp("doc_serial"),
+                                  DOC_MODULE_NAME,
+                                  OPENMP_LINES.sub("", source))
+    assert module is not None, (
+        f"building the doc's example failed:\n{output}\n"
+        f"--- without OpenMP:\n{serial_output}")
+    return module, False
 
 
 def test_pxd_files_are_installed():
@@ -120,3 +171,70 @@ def test_each_thread_with_its_own_handle(built):
 
     run_threads(work, len(results))
     assert results == [[expected] * 200] * len(results)
+
+
+# --- the example of docs/numpy-and-cython.md -----------------------------
+
+class Model:
+    """A shared object with a Python method, as a model would be."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def predict(self, x):
+        return self.scale * x
+
+
+def test_doc_example_row_sums(doc_example):
+    np = pytest.importorskip("numpy")
+    module, _ = doc_example
+    w = np.arange(12, dtype=np.float64).reshape(3, 4)
+    out = np.zeros(3)
+    module.row_sums(w, out)
+    assert out.tolist() == w.sum(axis=1).tolist()
+
+
+def test_doc_example_prange_uses_one_handle_per_os_thread(doc_example):
+    np = pytest.importorskip("numpy")
+    module, openmp = doc_example
+    model = Model(2.0)
+    xs = np.arange(64, dtype=np.float64)
+    out = np.zeros(64)
+    # A chunk per item: 64 calls of local_handle, from every thread.
+    used = module.predict_all(model, xs, out, 1)
+    assert out.tolist() == (2.0 * xs).tolist()
+    assert all(threadhandle.unwrap(h) is model for h in used)
+    assert all(type(h) is ThreadHandle for h in used)
+    # The handles are alive (in `used`), so distinct ids are distinct
+    # handles: at most one per thread of the team, not one per call of
+    # local_handle.
+    handles = {id(h) for h in used}
+    if openmp:
+        assert len(handles) <= (os.cpu_count() or 1)
+    else:
+        assert handles == {id(threadhandle.local_handle(model))}
+
+
+def test_doc_example_prange_from_several_threads(doc_example):
+    np = pytest.importorskip("numpy")
+    module, _ = doc_example
+    model = Model(3.0)
+    xs = np.arange(32, dtype=np.float64)
+    results = [None] * 3
+
+    def work(index):
+        out = np.zeros(32)
+        for _ in range(20):
+            module.predict_all(model, xs, out, 4)
+        results[index] = out.tolist()
+
+    run_threads(work, len(results))
+    assert results == [(3.0 * xs).tolist()] * len(results)
+
+
+def test_doc_example_handled(doc_example):
+    module, _ = doc_example
+    table = {"a": 1}
+    assert module.handled_object(ThreadHandle(table)) is table
+    assert module.any_object(ThreadHandle(table)) is table
+    assert module.any_object(table) is table

@@ -1,4 +1,5 @@
-"""The documentation is tested with the code: README.md and docs/*.md.
+"""The documentation is tested with the code: README.md, CHANGELOG.md,
+docs/*.md and benchmarks/results/*.md.
 
 * Every ```python block runs, in a fresh interpreter (this one, with -P, so
   that it imports the installed threadhandle), and exits 0 within a bound.
@@ -31,6 +32,7 @@ from threadhandle import _threadhandle as core
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
+RESULTS = os.path.join(ROOT, "benchmarks", "results")
 MAKE_REFERENCE = os.path.join(ROOT, "scripts", "make-reference")
 
 pytestmark = pytest.mark.skipif(
@@ -58,10 +60,15 @@ def closes(line, marker):
 
 
 def markdown_files():
-    files = [os.path.join(ROOT, "README.md")]
-    if os.path.isdir(DOCS):
-        files += sorted(os.path.join(DOCS, name) for name in os.listdir(DOCS)
-                        if name.endswith(".md"))
+    """README.md, CHANGELOG.md, docs/*.md and the dated results of
+    benchmarks/results/*.md."""
+    files = [os.path.join(ROOT, name) for name in ("README.md", "CHANGELOG.md")
+             if os.path.exists(os.path.join(ROOT, name))]
+    for folder in (DOCS, RESULTS):
+        if os.path.isdir(folder):
+            files += sorted(os.path.join(folder, name)
+                            for name in os.listdir(folder)
+                            if name.endswith(".md"))
     return files
 
 
@@ -312,6 +319,27 @@ def test_reference_is_generated_from_the_docstrings():
     assert current == make_reference.render(), (
         "docs/reference.md differs from the docstrings: run make reference "
         "(python -P scripts/make-reference)")
+
+
+def test_reference_has_what_a_user_looks_up():
+    """The generator renders what the issue asked for (issue 24): a
+    dataclass's fields, methods with signatures, ThreadHandle[X], the
+    constants' meaning, the CLI's --help and the .pxd API."""
+    text = load_make_reference().render()
+    for expected in (
+            "### `threadhandle.contention.Entry`",
+            "- `refcount_changes: int`",          # a field, with its type
+            "#### `Report.top`",                  # a method ...
+            "top(n: int = 10)",                   # ... with its signature
+            "#### `ThreadHandle[X]`",
+            "\nFinder(\n",                        # a signature, one
+            "    cap: int = ",                    # parameter a line
+            "`MAX_HANDLES_PER_THREAD = ",
+            "## `python -m threadhandle.contention`",
+            "usage: python -m threadhandle.contention",
+            "### `threadhandle/_threadhandle.pxd`",
+            "cdef class ThreadHandle:"):
+        assert expected in text, expected
 
 
 def test_every_public_name_has_a_docstring_help_shows():

@@ -38,11 +38,13 @@ SDIST_FILES = {
     "threadhandle/lookup.c", "threadhandle/local.c",
     "threadhandle/sampler.c", "threadhandle/contention/__init__.py",
     "threadhandle/contention/__main__.py",
+    "threadhandle/contention/_report.pyi", "CHANGELOG.md",
     "threadhandle/handle.h", "threadhandle/compat.h",
     "threadhandle/internals.h",
     # The docs, and what tests/test_docs.py needs to check them there.
     "docs/guide.md", "docs/forwarding.md", "docs/reference.md",
-    "docs/benchmark.md", "docs/internals.md", "scripts/make-reference",
+    "docs/benchmark.md", "docs/internals.md", "docs/numpy-and-cython.md",
+    "scripts/make-reference",
     "benchmarks/results/scaling-3.14t.png",
     "benchmarks/results/scaling-3.13t.png",
 }
