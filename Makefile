@@ -19,14 +19,16 @@ BENCH_ARGS ?=
 
 test: test-default test-default-public test-ft test-ft-public test-ft315 test-parallel asan tsan
 
-# A venv with the build requirements and the test extra, then the package
-# itself, rebuilt from source every time (the C sources may have changed);
-# $(4), if given, is put before the install commands (environment settings).
+# A venv with the build requirements and the requirements of extra $(3),
+# then the package itself, rebuilt from source every time (the C sources may
+# have changed), once (scripts/install-extra installs an extra without the
+# package); $(4), if given, is put before the build command (environment
+# settings).
 define install_into
 	@[ -x $(1)/bin/python ] || $(2) -m venv $(1)
 	$(1)/bin/python -m pip install -q --upgrade pip 'setuptools>=77' 'Cython>=3.1'
+	$(1)/bin/python scripts/install-extra $(3)
 	$(4) $(1)/bin/python -m pip install -q --no-build-isolation --force-reinstall --no-deps .
-	$(4) $(1)/bin/python -m pip install -q '.[$(3)]'
 endef
 
 # -P: import threadhandle from the venv, never from the source folder.
