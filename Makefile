@@ -1,5 +1,7 @@
 # threadhandle — the two commands:
-#   make bench   the scaling benchmark on a free-threaded CPython (the main job)
+#   make bench   the scaling benchmark's headline rows and their verdicts, on
+#                a free-threaded CPython (the main job; make bench-full: the
+#                full table)
 #   make test    everything CI checks (.ci/run calls exactly this)
 # and one for the docs:
 #   make reference   docs/reference.md, written from the docstrings
@@ -15,7 +17,7 @@ VENV_FT := .venv-ft$(FT_VERSION)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: test test-default test-default-public test-ft test-ft-public test-ft315 test-parallel test-all bench bench-default bench-313t reference clean
+.PHONY: test test-default test-default-public test-ft test-ft-public test-ft315 test-parallel test-all bench bench-full bench-default bench-313t reference clean
 
 test: test-default test-default-public test-ft test-ft-public test-ft315 test-parallel asan tsan
 
@@ -77,13 +79,18 @@ test-all: test
 	$(MAKE) test-default PYTHON=$$(pyenv root)/versions/3.13.0/bin/python3 VENV_DEFAULT=.venv-3.13
 	$(MAKE) test-ft FT_VERSION=3.13
 
-# The scaling benchmark.  The newest matplotlib/cereggii have no 3.13t
-# wheels and their sources do not build offline, hence prefer-binary.
+# The scaling benchmark: the headline rows (benchmarks/scaling/headline.py),
+# or with --full every workload against every proxy.  The newest
+# matplotlib/cereggii have no 3.13t wheels and their sources do not build
+# offline, hence prefer-binary.
 bench bench-default: export PIP_PREFER_BINARY := 1
 bench:
 	$(call install_into,$(VENV_FT),$(FT_PYTHON),bench)
 	$(VENV_FT)/bin/python -P benchmarks/scaling $(BENCH_ARGS)
 	@echo "Table above; JSON and plot in benchmarks/results/"
+
+bench-full:
+	$(MAKE) bench BENCH_ARGS="--full $(BENCH_ARGS)"
 
 # On the default (GIL) interpreter: the single-thread overhead only.
 bench-default:
