@@ -462,7 +462,9 @@ def test_headline_runs_its_rows_with_their_columns_and_verdicts(tmp_path):
             assert state == ("measured" if proxy in columns else "-"), (
                 workload, proxy)
     assert list(data["verdicts"]) == list(headline.HEADLINE)
-    verdicts = stdout.split("verdict, 2 threads")[1].splitlines()[1:]
+    verdicts = [line for line in
+                stdout.split("verdict, 2 threads")[1].splitlines()[1:]
+                if not line.startswith("  the threads ran")]
     for workload, line in zip(headline.HEADLINE, verdicts):
         label = data["workloads"][workload]["label"]
         assert line.split() == [*label.split(),
@@ -508,6 +510,18 @@ def test_a_verdict_reads_each_column_against_the_own_copy():
         "no verdict: the own copy was not measured")
     assert headline.verdicts([workload], proxies.PROXIES,
                              summary_of(scalings, costs), 1) == {}
+
+
+def test_verdicts_on_a_busy_machine_say_so():
+    headline = scaling_module("headline")
+    workload = scaling_module("workloads").all_workloads(None)[0]
+    found = {workload.key: "plain global 50% of the own copy's scaling"}
+    busy = headline.verdict_lines([workload], found, 2, cpu_share=0.49)
+    assert "the threads ran 49% of the time" in busy
+    quiet = headline.verdict_lines([workload], found, 2, cpu_share=0.95)
+    assert "the threads ran" not in quiet
+    assert quiet.splitlines()[1].split() == [
+        workload.label, *found[workload.key].split()]
 
 
 def test_progress_estimates_the_time_left():

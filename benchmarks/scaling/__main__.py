@@ -407,8 +407,9 @@ def main(argv: list | None = None) -> int:
                                      max(args.threads))
         if verdicts:
             print()
-            print(headline.verdict_lines(workloads, verdicts,
-                                         max(args.threads)))
+            print(headline.verdict_lines(
+                workloads, verdicts, max(args.threads),
+                cpu_shares.get(max(args.threads))))
 
     callgrind = {}
     if args.callgrind:

@@ -41,7 +41,7 @@ HEADLINE = {
 # The runs of the headline: fewer cases than the full table, so more runs
 # of each in about the same time (the full run: 5 batches of 5).
 BATCHES = 5
-RUNS = 10
+RUNS = 8
 
 
 def headline_workloads(workloads: list) -> list:
@@ -102,13 +102,21 @@ def verdicts(workloads: list, proxies: list, summary: dict,
             for workload in workloads}
 
 
-def verdict_lines(workloads: list, found: dict, top: int) -> str:
+def verdict_lines(workloads: list, found: dict, top: int,
+                  cpu_share: float | None = None) -> str:
+    """The verdicts under a title; `cpu_share` is the timed threads' share
+    of CPU time with `top` threads."""
     if not found:
         return ""
     width = max(len(workload.label) for workload in workloads)
     lines = [f"verdict, {top} threads (a share of the own copy's scaling, "
              "the own copy being the ideal: nothing shared; the cost of a "
              "loop iteration on one thread over the own copy's)"]
+    if cpu_share is not None and cpu_share < 0.9:
+        lines.append(f"  the threads ran {cpu_share:.0%} of the time: "
+                     "other processes held the CPUs, and these verdicts "
+                     "say more about them than about the columns; run "
+                     "again on a quiet machine")
     lines += [f"  {workload.label.ljust(width)}  {found[workload.key]}"
               for workload in workloads if workload.key in found]
     return "\n".join(lines)
