@@ -2,7 +2,8 @@
 #   make bench   the scaling benchmark's headline rows and their verdicts, on
 #                a free-threaded CPython (the main job; make bench-full: the
 #                full table)
-#   make test    everything CI checks (.ci/run calls exactly this)
+#   make test    everything CI checks (.ci/run calls exactly this); make
+#                check, its fast part: lint and the default interpreter's tests
 # and one for the docs:
 #   make reference   docs/reference.md, written from the docstrings
 #
@@ -17,9 +18,17 @@ VENV_FT := .venv-ft$(FT_VERSION)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: test test-default test-default-public test-ft test-ft-public test-ft315 test-parallel test-all bench bench-full bench-default bench-313t reference clean
+.PHONY: test check lint test-default test-default-public test-ft test-ft-public test-ft315 test-parallel test-all bench bench-full bench-default bench-313t reference clean
 
-test: test-default test-default-public test-ft test-ft-public test-ft315 test-parallel asan tsan
+test: check test-default-public test-ft test-ft-public test-ft315 test-parallel asan tsan
+
+# The fast part of make test, to run before every commit: the linters
+# (scripts/lint: ruff, and clang-format on the C files; it installs them
+# into .venv-lint) and the whole suite on the default interpreter.
+check: lint test-default
+
+lint:
+	PYTHON='$(PYTHON)' scripts/lint
 
 # A venv with the build requirements and the requirements of extra $(3),
 # then the package itself, rebuilt from source every time (the C sources may
