@@ -214,7 +214,8 @@ def thread_list(text: str) -> list:
     try:
         counts = sorted({int(part) for part in comma_list(text)})
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"not a list of integers: {text!r}") from None
     if not counts or counts[0] < 1:
         raise argparse.ArgumentTypeError("thread counts must be >= 1")
     return counts
