@@ -44,21 +44,21 @@
  * (TH_LAYOUT_MATCHES). */
 typedef struct {
     PyObject_HEAD
-    PyObject *obj;              /* the handled object; set once, strong */
-    vectorcallfunc vectorcall;  /* entry point for h(...) */
-    struct th_attr_cache *attr_cache;  /* attributes.c; owner only */
+    PyObject *obj;             /* the handled object; set once, strong */
+    vectorcallfunc vectorcall; /* entry point for h(...) */
+    struct th_attr_cache *attr_cache; /* attributes.c; owner only */
     PyObject *weakreflist;
 } ThreadHandleObject;
 
 #define TH_LAYOUT_MATCHES(CY)                                              \
     (Py_BUILD_ASSERT_EXPR(sizeof(struct CY) == sizeof(ThreadHandleObject)) \
-     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, obj)                      \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, obj)                       \
                             == offsetof(ThreadHandleObject, obj))          \
-     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, vectorcall)               \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, vectorcall)                \
                             == offsetof(ThreadHandleObject, vectorcall))   \
-     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, attr_cache)               \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, attr_cache)                \
                             == offsetof(ThreadHandleObject, attr_cache))   \
-     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, __weakref__)              \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, __weakref__)               \
                             == offsetof(ThreadHandleObject, weakreflist)))
 
 /* handles.c: the ThreadHandle type, set by th_install_slots(). */
@@ -69,11 +69,11 @@ extern PyTypeObject *th_type;
 
 /* Replace a handle by the object it handles; anything else is left alone.
  * ThreadHandle is final, so an exact type check suffices. */
-#define UNWRAP(op)                  \
-    do {                            \
-        if (TH_CHECK(op)) {         \
-            (op) = TH_OBJ(op);      \
-        }                           \
+#define UNWRAP(op)             \
+    do {                       \
+        if (TH_CHECK(op)) {    \
+            (op) = TH_OBJ(op); \
+        }                      \
     } while (0)
 
 /* handles.c */

@@ -13,8 +13,8 @@
 #ifndef THREADHANDLE_INTERNALS_H
 #define THREADHANDLE_INTERNALS_H
 
-#include <pyconfig.h>    /* Py_GIL_DISABLED */
-#include <patchlevel.h>  /* PY_VERSION_HEX */
+#include <pyconfig.h>   /* Py_GIL_DISABLED */
+#include <patchlevel.h> /* PY_VERSION_HEX */
 
 /* The instance's inline values, read at an index found once, as the
  * interpreter's LOAD_ATTR_INSTANCE_VALUE and LOAD_ATTR_METHOD_WITH_VALUES
@@ -61,8 +61,8 @@
 #    define Py_BUILD_CORE
 #  endif
 #  include <Python.h>
-#  include <internal/pycore_dict.h>    /* PyDictValues, DK_UNICODE_ENTRIES */
-#  include <internal/pycore_object.h>  /* _PyObject_InlineValues,
+#  include <internal/pycore_dict.h>   /* PyDictValues, DK_UNICODE_ENTRIES */
+#  include <internal/pycore_object.h> /* _PyObject_InlineValues,
                                           _Py_TryIncrefCompare */
 
 /* Whether instances of tp keep their attributes in inline values. */
@@ -166,7 +166,7 @@ th_instance_lacks(PyObject *obj, Py_ssize_t i, Py_ssize_t length)
     return th_shared_keys_length(Py_TYPE(obj)) == length;
 }
 
-#else  /* !TH_INLINE_VALUES */
+#else /* !TH_INLINE_VALUES */
 #  include <Python.h>
 
 static inline int
