@@ -1,6 +1,9 @@
 # threadhandle — the two commands:
-#   make bench   the scaling benchmark on a free-threaded CPython (the main job)
-#   make test    everything CI checks (.ci/run calls exactly this)
+#   make bench   the scaling benchmark's headline rows and their verdicts, on
+#                a free-threaded CPython (the main job; make bench-full: the
+#                full table)
+#   make test    everything CI checks (.ci/run calls exactly this); make
+#                check, its fast part: lint and the default interpreter's tests
 # and one for the docs:
 #   make reference   docs/reference.md, written from the docstrings
 #
@@ -15,18 +18,28 @@ VENV_FT := .venv-ft$(FT_VERSION)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: test test-default test-default-public test-ft test-ft-public test-ft315 test-parallel test-all bench bench-default bench-313t reference clean
+.PHONY: test check lint test-default test-default-public test-ft test-ft-public test-ft315 test-parallel test-all bench bench-full bench-default bench-313t reference clean
 
-test: test-default test-default-public test-ft test-ft-public test-ft315 test-parallel asan tsan
+test: check test-default-public test-ft test-ft-public test-ft315 test-parallel asan tsan
 
-# A venv with the build requirements and the test extra, then the package
-# itself, rebuilt from source every time (the C sources may have changed);
-# $(4), if given, is put before the install commands (environment settings).
+# The fast part of make test, to run before every commit: the linters
+# (scripts/lint: ruff, and clang-format on the C files; it installs them
+# into .venv-lint) and the whole suite on the default interpreter.
+check: lint test-default
+
+lint:
+	PYTHON='$(PYTHON)' scripts/lint
+
+# A venv with the build requirements and the requirements of extra $(3),
+# then the package itself, rebuilt from source every time (the C sources may
+# have changed), once (scripts/install-extra installs an extra without the
+# package); $(4), if given, is put before the build command (environment
+# settings).
 define install_into
 	@[ -x $(1)/bin/python ] || $(2) -m venv $(1)
 	$(1)/bin/python -m pip install -q --upgrade pip 'setuptools>=77' 'Cython>=3.1'
+	$(1)/bin/python scripts/install-extra $(3)
 	$(4) $(1)/bin/python -m pip install -q --no-build-isolation --force-reinstall --no-deps .
-	$(4) $(1)/bin/python -m pip install -q '.[$(3)]'
 endef
 
 # -P: import threadhandle from the venv, never from the source folder.
@@ -75,13 +88,18 @@ test-all: test
 	$(MAKE) test-default PYTHON=$$(pyenv root)/versions/3.13.0/bin/python3 VENV_DEFAULT=.venv-3.13
 	$(MAKE) test-ft FT_VERSION=3.13
 
-# The scaling benchmark.  The newest matplotlib/cereggii have no 3.13t
-# wheels and their sources do not build offline, hence prefer-binary.
+# The scaling benchmark: the headline rows (benchmarks/scaling/headline.py),
+# or with --full every workload against every proxy.  The newest
+# matplotlib/cereggii have no 3.13t wheels and their sources do not build
+# offline, hence prefer-binary.
 bench bench-default: export PIP_PREFER_BINARY := 1
 bench:
 	$(call install_into,$(VENV_FT),$(FT_PYTHON),bench)
 	$(VENV_FT)/bin/python -P benchmarks/scaling $(BENCH_ARGS)
 	@echo "Table above; JSON and plot in benchmarks/results/"
+
+bench-full:
+	$(MAKE) bench BENCH_ARGS="--full $(BENCH_ARGS)"
 
 # On the default (GIL) interpreter: the single-thread overhead only.
 bench-default:

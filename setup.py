@@ -7,8 +7,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 C_SOURCES = [
-    "handles.c", "lookup.c", "attributes.c", "forward.c", "install.c", "local.c",
-    "immortal.c", "sampler.c",
+    "handles.c", "lookup.c", "attributes.c", "forward.c", "install.c",
+    "local.c", "immortal.c", "sampler.c",
 ]
 HEADERS = ["handle.h", "compat.h", "internals.h"]
 
@@ -30,7 +30,9 @@ extension = Extension(
     define_macros=DEFINE_MACROS,
     # Only PyInit needs exporting; hidden symbols let the C files reach
     # each other (and th_type) directly instead of through the GOT/PLT.
-    extra_compile_args=[] if sys.platform == "win32" else ["-fvisibility=hidden"],
+    extra_compile_args=(
+        [] if sys.platform == "win32" else ["-fvisibility=hidden"]
+    ),
 )
 
 setup(
@@ -38,6 +40,8 @@ setup(
     # A build folder of its own, so that object files compiled with the
     # internals are never reused for a build without them (or back).
     options=(
-        {"build": {"build_base": "build/no-internals"}} if DEFINE_MACROS else {}
+        {"build": {"build_base": "build/no-internals"}}
+        if DEFINE_MACROS
+        else {}
     ),
 )

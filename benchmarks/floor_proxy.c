@@ -17,8 +17,8 @@
 typedef struct {
     PyObject_HEAD
     PyObject *obj;
-    vectorcallfunc obj_vectorcall;  /* obj's entry point, or NULL */
-    vectorcallfunc vectorcall;      /* ours: floor_vectorcall */
+    vectorcallfunc obj_vectorcall; /* obj's entry point, or NULL */
+    vectorcallfunc vectorcall;     /* ours: floor_vectorcall */
 } FloorProxy;
 
 static PyTypeObject FloorProxy_Type;
@@ -59,7 +59,7 @@ static PyObject *
 floor_multiply(PyObject *a, PyObject *b)
 {
     if (!Py_IS_TYPE(a, &FloorProxy_Type)) {
-        Py_RETURN_NOTIMPLEMENTED;   /* only `proxy * x` is measured */
+        Py_RETURN_NOTIMPLEMENTED; /* only `proxy * x` is measured */
     }
     PyObject *obj = OBJ(a);
     PyNumberMethods *nb = Py_TYPE(obj)->tp_as_number;

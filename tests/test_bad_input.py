@@ -152,12 +152,14 @@ def test_three_argument_pow_with_handles_in_every_position(values):
 
 def test_in_place_power_with_modulus_through_the_slot_wrapper():
     h = ThreadHandle(2)
-    assert coarse_outcome(ThreadHandle.__ipow__, h, 10, 7) == coarse_outcome(pow, 2, 10, 7)
+    assert coarse_outcome(ThreadHandle.__ipow__, h, 10, 7) == (
+        coarse_outcome(pow, 2, 10, 7))
     assert coarse_outcome(
         ThreadHandle.__ipow__, h, ThreadHandle(10), ThreadHandle(7)
     ) == coarse_outcome(pow, 2, 10, 7)
     assert coarse_outcome(ThreadHandle.__pow__, h, 3, 0)[1] is ValueError
-    assert coarse_outcome(ThreadHandle.__rpow__, h, 3, 5) == coarse_outcome(pow, 3, 2, 5)
+    assert coarse_outcome(ThreadHandle.__rpow__, h, 3, 5) == (
+        coarse_outcome(pow, 3, 2, 5))
 
 
 def test_handle_as_a_sequence_index_and_repeat_count():
@@ -824,7 +826,8 @@ def test_handle_of_object_with_broken_special_methods(cls):
     for name, func in OPERATIONS:
         obj = cls()
         expected = coarse_outcome(func, obj)
-        got = coarse_outcome(func, ThreadHandle(cls() if name in MUTATING else obj))
+        handled = cls() if name in MUTATING else obj
+        got = coarse_outcome(func, ThreadHandle(handled))
         if expected[0] == "value" and got[0] == "value":
             if name in COMPARED_BY_TYPE:
                 same = type(expected[1]) is type(got[1])

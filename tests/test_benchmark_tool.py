@@ -81,7 +81,7 @@ def table_cells(stdout, title_start, columns):
 def test_quick_run_reports_every_workload_with_every_proxy(tmp_path):
     workloads = scaling_module("workloads")
     proxies = scaling_module("proxies")
-    stdout, data = run_quick(tmp_path)
+    stdout, data = run_quick(tmp_path, "--full")
     # (Rows whose module is not installed are left out: tested below.)
     registered = [w for w in workloads.all_workloads(None)
                   if not workloads.missing_requirement(w)]
@@ -145,8 +145,8 @@ def test_help_lists_every_workload_and_proxy_key():
     workloads = scaling_module("workloads")
     proxies = scaling_module("proxies")
     stdout = run_benchmark("--help")
-    for option in ("--threads", "--batches", "--callgrind", "--quick",
-                   "--workloads", "--proxies"):
+    for option in ("--full", "--threads", "--batches", "--callgrind",
+                   "--quick", "--workloads", "--proxies"):
         assert option in stdout
     for item in workloads.all_workloads(None) + list(proxies.PROXIES):
         line = f"  {item.key} "
@@ -331,27 +331,35 @@ def test_a_floor_proxy_that_does_not_load_gets_a_reason(monkeypatch,
     assert unavailable.startswith("import failed (ImportError"), unavailable
 
 
-@pytest.mark.parametrize("args, variant", [
-    ([], ""),
-    (["--ops", "1000", "--batches", "3", "--callgrind"], ""),
-    (["--threads", "2"], ""),
-    (["--quick"], "-quick"),
-    (["--quick", "--workloads", "getitem"], "-quick"),
-    (["--workloads", "getitem"], "-partial"),
-    (["--proxies", "own,threadhandle"], "-partial"),
-    (["--threads", "1,2,4"], "-partial"),
-    (["--callgrind", "--batches", "0"], "-partial"),
+@pytest.mark.parametrize("args, name", [
+    ([], "headline"),
+    (["--full"], "scaling"),
+    (["--full", "--ops", "1000", "--batches", "3", "--callgrind"],
+     "scaling"),
+    (["--full", "--threads", "2"], "scaling"),
+    (["--runs", "3"], "headline"),
+    (["--quick"], "headline-quick"),
+    (["--quick", "--full"], "scaling-quick"),
+    (["--quick", "--workloads", "getitem"], "scaling-quick"),
+    (["--workloads", "getitem"], "scaling-partial"),
+    (["--proxies", "own,threadhandle"], "scaling-partial"),
+    (["--full", "--threads", "1,2,4"], "scaling-partial"),
+    (["--threads", "1,2,4"], "headline-partial"),
+    (["--full", "--callgrind", "--batches", "0"], "scaling-partial"),
 ])
-def test_only_a_full_run_writes_the_default_files(args, variant):
+def test_only_a_whole_run_writes_the_default_files(args, name):
     # The default JSON and plot are docs/benchmark.md's; a partial run
     # that replaced them would leave the docs showing a subset.
     main = scaling_module("__main__")
-    assert main.output_variant(main.parse_args(args)) == variant
+    args = main.parse_args(args)
+    prefix, variant = main.output_prefix(args), main.output_variant(args)
     report = scaling_module("report")
-    path = report.output_path(None, ".png", variant)
+    path = report.output_path(None, ".png", variant, prefix)
     assert path.parent == report.RESULTS_DIR
-    assert path.name == f"scaling-{report.interpreter_tag()}{variant}.png"
-    assert report.output_path("none", ".png", variant) is None
+    run, _, suffix = name.partition("-")
+    assert path.name == (f"{run}-{report.interpreter_tag()}"
+                         f"{'-' + suffix if suffix else ''}.png")
+    assert report.output_path("none", ".png", variant, prefix) is None
 
 
 def test_find_contention_with_a_partial_run(tmp_path):
@@ -437,3 +445,87 @@ def test_reach_rows_read_the_shared_dict_in_the_plain_columns(row):
                 case.worker.__globals__["d"] = table
         runner.run_once(case, 1, 5)
         assert table.reads == (0 if column == "own" else 5), column
+
+
+def test_headline_runs_its_rows_with_their_columns_and_verdicts(tmp_path):
+    """Without --full: the headline rows, each with its own columns (the
+    others read "-"), and a verdict per row, printed and in the JSON."""
+    headline = scaling_module("headline")
+    stdout, data = run_quick(tmp_path)
+    assert data["settings"]["headline"] is True
+    assert list(data["workloads"]) == ["empty", *headline.HEADLINE]
+    # Only the columns some headline row has are loaded and shown.
+    assert sorted(data["proxies"]) == headline.headline_proxy_keys()
+    for workload, columns in headline.HEADLINE.items():
+        for proxy in data["proxies"]:
+            state = data["cells"][f"{workload}/{proxy}"]
+            assert state == ("measured" if proxy in columns else "-"), (
+                workload, proxy)
+    assert list(data["verdicts"]) == list(headline.HEADLINE)
+    verdicts = [line for line in
+                stdout.split("verdict, 2 threads")[1].splitlines()[1:]
+                if not line.startswith("  the threads ran")]
+    for workload, line in zip(headline.HEADLINE, verdicts):
+        label = data["workloads"][workload]["label"]
+        assert line.split() == [*label.split(),
+                                *data["verdicts"][workload].split()]
+        assert "plain global" in line and "ThreadHandle" in line
+
+
+def summary_of(scalings, costs):
+    """A summary as runner.summarize() makes it, for the (workload, proxy)
+    keys of `scalings` (with 2 threads) and `costs` (ns/op)."""
+    return {key: {"ns_per_op": costs[key], "scaling": {2: scaling},
+                  "cpu_efficiency": {}}
+            for key, scaling in scalings.items()}
+
+
+def test_a_verdict_reads_each_column_against_the_own_copy():
+    headline = scaling_module("headline")
+    proxies = scaling_module("proxies")
+    workload = {w.key: w for w in scaling_module("workloads")
+                .all_workloads(None)}["service_attr"]
+    scalings = {("empty", "local"): 2.0, ("service_attr", "global"): 0.6,
+                ("service_attr", "own"): 1.8,
+                ("service_attr", "threadhandle"): 1.71}
+    # The empty loop's 10 ns are added to every side of the costs.
+    costs = {("empty", "local"): 10.0, ("service_attr", "global"): 60.0,
+             ("service_attr", "own"): 40.0,
+             ("service_attr", "threadhandle"): 45.0}
+    text = headline.verdict(workload, proxies.PROXIES,
+                            summary_of(scalings, costs), 2)
+    assert text == ("plain global 33% of the own copy's scaling: contends; "
+                    "ThreadHandle recovers 95% at 1.10x the cost")
+    scalings[("service_attr", "global")] = 1.7
+    scalings[("service_attr", "deferred")] = 1.8
+    costs[("service_attr", "deferred")] = 40.0
+    text = headline.verdict(workload, proxies.PROXIES,
+                            summary_of(scalings, costs), 2)
+    assert text == ("plain global 94% of the own copy's scaling: does not "
+                    "contend here; ThreadHandle reaches 95% at 1.10x the "
+                    "cost; global, deferred reaches 100% at 1.00x the cost")
+    del scalings[("service_attr", "own")]
+    assert headline.verdict(
+        workload, proxies.PROXIES, summary_of(scalings, costs), 2) == (
+        "no verdict: the own copy was not measured")
+    assert headline.verdicts([workload], proxies.PROXIES,
+                             summary_of(scalings, costs), 1) == {}
+
+
+def test_verdicts_on_a_busy_machine_say_so():
+    headline = scaling_module("headline")
+    workload = scaling_module("workloads").all_workloads(None)[0]
+    found = {workload.key: "plain global 50% of the own copy's scaling"}
+    busy = headline.verdict_lines([workload], found, 2, cpu_share=0.49)
+    assert "the threads ran 49% of the time" in busy
+    quiet = headline.verdict_lines([workload], found, 2, cpu_share=0.95)
+    assert "the threads ran" not in quiet
+    assert quiet.splitlines()[1].split() == [
+        workload.label, *found[workload.key].split()]
+
+
+def test_progress_estimates_the_time_left():
+    runner = scaling_module("runner")
+    assert runner.time_left(12.4, 0, 10) == "12 s so far"
+    assert runner.time_left(30.0, 3, 10) == "30 s so far, about 70 s left"
+    assert runner.time_left(50.0, 10, 10) == "50 s so far, about 0 s left"

@@ -469,7 +469,7 @@ def test_cli_gil_message(tmp_path):
 @needs_free_threading
 def test_cli_runs_the_program_and_keeps_its_status(tmp_path):
     (tmp_path / "prog.py").write_text(PROGRAM % 1.5)
-    for attempt in range(3):
+    for _ in range(3):
         result = cli("--warmup", "0", "-q", "-o", "report.json", "prog.py",
                      "3", cwd=tmp_path)
         assert result.returncode == 3, result.stderr
@@ -490,7 +490,7 @@ def test_cli_runs_the_program_and_keeps_its_status(tmp_path):
 @needs_free_threading
 def test_cli_module_and_progress(tmp_path):
     (tmp_path / "progmod.py").write_text(PROGRAM % 1.5)
-    for attempt in range(3):
+    for _ in range(3):
         result = cli("--warmup", "0", "-m", "progmod", "0", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "ran as __main__ ['0']" in result.stdout
@@ -503,7 +503,8 @@ def test_cli_module_and_progress(tmp_path):
 
 @needs_free_threading
 def test_cli_program_that_raises(tmp_path):
-    (tmp_path / "boom.py").write_text("def f():\n    raise KeyError('x')\nf()\n")
+    (tmp_path / "boom.py").write_text(
+        "def f():\n    raise KeyError('x')\nf()\n")
     result = cli("--warmup", "0", "boom.py", cwd=tmp_path)
     assert result.returncode == 1
     assert "KeyError: 'x'" in result.stderr

@@ -164,7 +164,8 @@ def test_not_run_marks_are_few_and_say_why():
                 where = f"{relative(path)}:{number}"
                 assert number + 1 in blocks, (
                     f"{where}: a not-run mark must be right before a fence")
-                assert match.group(1), f"{where}: a not-run mark needs a reason"
+                assert match.group(1), (
+                    f"{where}: a not-run mark needs a reason")
                 marked.append(where)
     assert len(marked) <= MAX_NOT_RUN, marked
 

@@ -139,7 +139,8 @@ MAIN_INFO = """\
     import sys, threading, time
     def show(value):
         kind = type(value).__name__
-        return f"{kind}:{getattr(value, 'name', None)}:{getattr(value, 'path', None)}"
+        name = getattr(value, 'name', None)
+        return f"{kind}:{name}:{getattr(value, 'path', None)}"
     print(__name__, sys.argv)
     print(sorted(globals()))
     for key in ("__file__", "__package__", "__cached__", "__doc__"):
@@ -237,7 +238,8 @@ PROGRAMS = {
     "excepthook": """\
         import sys
         def hook(kind, value, tb):
-            print("custom hook:", kind.__name__, value, tb.tb_frame.f_code.co_name)
+            print("custom hook:", kind.__name__, value,
+                  tb.tb_frame.f_code.co_name)
         sys.excepthook = hook
         def g():
             raise RuntimeError("boom")

@@ -1,8 +1,8 @@
 """The known differences listed in docs/forwarding.md ("Known differences
-from the object itself"), pinned: each test runs the operation on the object, where
-it works, and through a handle, where it does not, and shows that unwrap(h)
-is the workaround.  If one of these starts passing a handle, the docs
-must change with it."""
+from the object itself"), pinned: each test runs the operation on the
+object, where it works, and through a handle, where it does not, and shows
+that unwrap(h) is the workaround.  If one of these starts passing a
+handle, the docs must change with it."""
 
 import bisect
 import codecs

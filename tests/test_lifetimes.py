@@ -446,7 +446,8 @@ def test_object_used_through_handles_dies_with_its_last_reference(cls, cache):
                 # Another thread's handle: never uses the attribute cache.
                 holder = []
                 thread = threading.Thread(
-                    target=lambda: holder.append(ThreadHandle(obj)))
+                    # obj is deleted below, after the thread ended.
+                    target=lambda: holder.append(ThreadHandle(obj)))  # noqa: F821
                 thread.start()
                 thread.join()
                 h = holder.pop()

@@ -227,7 +227,8 @@ def test_finalizer_calling_local_handle_during_eviction(monkeypatch):
     assert local_handle(survivor) == survivor
 
 
-@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
+@pytest.mark.thread_unsafe(
+    reason="sets the module-wide MAX_HANDLES_PER_THREAD")
 def test_a_limit_that_is_not_an_int_is_an_error(monkeypatch):
     kept = Obj()
     local_handle(kept)
@@ -238,7 +239,8 @@ def test_a_limit_that_is_not_an_int_is_an_error(monkeypatch):
     assert unwrap(local_handle(kept)) is kept  # cached entries still work
 
 
-@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
+@pytest.mark.thread_unsafe(
+    reason="sets the module-wide MAX_HANDLES_PER_THREAD")
 @pytest.mark.parametrize("limit", [0, -5])
 def test_a_limit_of_zero_caches_nothing(monkeypatch, limit):
     local_handle(Obj())
@@ -257,7 +259,8 @@ class Limit:
         return 3
 
 
-@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
+@pytest.mark.thread_unsafe(
+    reason="sets the module-wide MAX_HANDLES_PER_THREAD")
 @pytest.mark.parametrize("limit, kept", [(Limit(), 3), (10**30, 20),
                                          (True, 1)])
 def test_integer_like_and_huge_limits(monkeypatch, limit, kept):
@@ -268,7 +271,8 @@ def test_integer_like_and_huge_limits(monkeypatch, limit, kept):
     assert local_handle(objs[-1]) is handles[-1]
 
 
-@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
+@pytest.mark.thread_unsafe(
+    reason="sets the module-wide MAX_HANDLES_PER_THREAD")
 def test_a_finalizer_clearing_the_table_during_eviction(monkeypatch):
     monkeypatch.setattr(local_module, "MAX_HANDLES_PER_THREAD", 1)
 
@@ -574,7 +578,8 @@ operations = st.lists(
 )
 
 
-@pytest.mark.thread_unsafe(reason="sets the module-wide MAX_HANDLES_PER_THREAD")
+@pytest.mark.thread_unsafe(
+    reason="sets the module-wide MAX_HANDLES_PER_THREAD")
 @settings(max_examples=100, deadline=None)
 @given(operations, st.integers(1, 4))
 def test_handle_table_matches_a_model(ops, limit):

@@ -211,7 +211,8 @@ def test_method_replaced_on_a_slots_class():
     assert str(through_handle.value) == str(direct.value)
 
 
-@pytest.mark.thread_unsafe(reason="patches a module-level class the threads share")
+@pytest.mark.thread_unsafe(
+    reason="patches a module-level class the threads share")
 def test_method_replaced_on_a_dict_subclass_with_empty_slots():
     obj = SlottedDict(a=1)
     h = ThreadHandle(obj)

@@ -97,13 +97,15 @@ def test_keywords_and_out():
     result = np.sum(a, axis=0, out=ThreadHandle(out))
     assert result is out
     assert np.array_equal(out, [3.0, 5.0, 7.0])
-    assert np.sum(ThreadHandle(a), axis=ThreadHandle(1)).tolist() == [3.0, 12.0]
+    total = np.sum(ThreadHandle(a), axis=ThreadHandle(1))
+    assert total.tolist() == [3.0, 12.0]
 
 
 def test_nested_lists_of_handles():
     a = np.arange(4.0).reshape(2, 2)
     h = ThreadHandle(a)
-    assert np.array_equal(np.block([[h, a], [a, h]]), np.block([[a, a], [a, a]]))
+    assert np.array_equal(np.block([[h, a], [a, h]]),
+                          np.block([[a, a], [a, a]]))
     assert np.array_equal(np.concatenate((h, [h][0])), np.concatenate((a, a)))
 
 

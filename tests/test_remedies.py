@@ -386,7 +386,7 @@ def test_a_functools_cached_result_is_named():
     import functools
     from threadhandle.contention import _graph
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def triple(n):
         return [n] * 3
 
@@ -406,7 +406,7 @@ def test_the_guide_shows_the_table():
         "threadhandle.contention._remedies.table_text(): paste it again")
 
 
-# --- --compare -----------------------------------------------------------------
+# --- --compare ---------------------------------------------------------
 
 def report_data(entries):
     return {"interpreter": "3.14t", "seconds": 2.0, "sweeps": 1000,

@@ -101,7 +101,8 @@ def mypy_version():
                  re.findall(r"\d+", version("mypy"))[:2])
 
 
-@pytest.mark.thread_unsafe(reason="writes example.py into a tmp_path shared by the threads")
+@pytest.mark.thread_unsafe(
+    reason="writes example.py into a tmp_path shared by the threads")
 def test_mypy_sees_handles_as_their_objects(example, tmp_path):
     if importlib.util.find_spec("mypy") is None:
         pytest.skip("mypy is not installed (it is in the test extra)")

@@ -43,7 +43,7 @@
  * the user's call (enable_deferred_refcount; docs/guide.md: "Which tool
  * for which object").
  */
-#include "internals.h"  /* first: it may define Py_BUILD_CORE */
+#include "internals.h" /* first: it may define Py_BUILD_CORE */
 #include "handle.h"
 #include "compat.h"
 
@@ -72,7 +72,7 @@ typedef struct {
      * were `keys_length` long. */
     Py_ssize_t index;
     Py_ssize_t keys_length;
-    PyObject *method;     /* the bound method, strong; NULL for values */
+    PyObject *method; /* the bound method, strong; NULL for values */
 } th_attr_cache_entry;
 
 struct th_attr_cache {
@@ -110,7 +110,9 @@ allows_cache(PyObject *obj, PyTypeObject *tp)
     if (tp->tp_getattro != PyObject_GenericGetAttr) {
         return 0;
     }
-    if (tp->tp_dictoffset == 0 && !PyType_HasFeature(tp, Py_TPFLAGS_MANAGED_DICT)) {
+    if (tp->tp_dictoffset == 0
+        && !PyType_HasFeature(tp, Py_TPFLAGS_MANAGED_DICT))
+    {
         return 1;
     }
 #if TH_INLINE_VALUES
@@ -124,8 +126,7 @@ allows_cache(PyObject *obj, PyTypeObject *tp)
 static inline int
 is_plain_method(PyObject *descr)
 {
-    return PyFunction_Check(descr)
-           || Py_IS_TYPE(descr, &PyMethodDescr_Type)
+    return PyFunction_Check(descr) || Py_IS_TYPE(descr, &PyMethodDescr_Type)
            || Py_IS_TYPE(descr, &PyWrapperDescr_Type);
 }
 
@@ -159,7 +160,7 @@ cache_store(ThreadHandleObject *h, th_attr_cache_entry fresh)
     if (cache == NULL) {
         cache = PyMem_Calloc(1, sizeof(*cache));
         if (cache == NULL) {
-            return;  /* no cache is only slower */
+            return; /* no cache is only slower */
         }
         cache_publish(h, cache);
     }

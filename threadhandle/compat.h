@@ -1,4 +1,11 @@
-/* Strong-reference APIs of newer CPythons, for 3.11 and 3.12. */
+/* What the C files need from CPython that not every supported version
+ * (3.11 to 3.15, GIL and free-threaded builds) has in the same form: the
+ * public APIs of newer versions for older ones (PyDict_GetItemRef,
+ * PyWeakref_GetRef, PyType_GetDict, PyGen_GetCode, critical sections),
+ * and small helpers that read the same on every build: a type's version
+ * tag and an object's owner without a data race, deferred reference
+ * counting, immortality, a thread-local variable.  CPython internals
+ * proper are in internals.h, not here. */
 #ifndef THREADHANDLE_COMPAT_H
 #define THREADHANDLE_COMPAT_H
 

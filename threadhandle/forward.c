@@ -124,41 +124,37 @@ inplace_result(PyObject *self, PyObject *obj, PyObject *res)
     return handle;
 }
 
-#define WRAP_UNARY(name, func)              \
-    static PyObject *                       \
-    name(PyObject *a)                       \
-    {                                       \
-        UNWRAP(a);                          \
-        return func(a);                     \
+#define WRAP_UNARY(name, func)         \
+    static PyObject *name(PyObject *a) \
+    {                                  \
+        UNWRAP(a);                     \
+        return func(a);                \
     }
 
-#define WRAP_BINARY(name, func, slot)                               \
-    static PyObject *                                               \
-    name(PyObject *a, PyObject *b)                                  \
-    {                                                               \
-        UNWRAP(a);                                                  \
-        UNWRAP(b);                                                  \
+#define WRAP_BINARY(name, func, slot)                                  \
+    static PyObject *name(PyObject *a, PyObject *b)                    \
+    {                                                                  \
+        UNWRAP(a);                                                     \
+        UNWRAP(b);                                                     \
         return binary_op(a, b, offsetof(PyNumberMethods, slot), func); \
     }
 
-#define WRAP_TERNARY(name, func)                    \
-    static PyObject *                               \
-    name(PyObject *a, PyObject *b, PyObject *c)     \
-    {                                               \
-        UNWRAP(a);                                  \
-        UNWRAP(b);                                  \
-        UNWRAP(c);                                  \
-        return func(a, b, c);                       \
+#define WRAP_TERNARY(name, func)                                 \
+    static PyObject *name(PyObject *a, PyObject *b, PyObject *c) \
+    {                                                            \
+        UNWRAP(a);                                               \
+        UNWRAP(b);                                               \
+        UNWRAP(c);                                               \
+        return func(a, b, c);                                    \
     }
 
-#define WRAP_INPLACE(name, func)                            \
-    static PyObject *                                       \
-    name(PyObject *self, PyObject *b)                       \
-    {                                                       \
-        PyObject *a = self;                                 \
-        UNWRAP(a);                                          \
-        UNWRAP(b);                                          \
-        return inplace_result(self, a, func(a, b));         \
+#define WRAP_INPLACE(name, func)                       \
+    static PyObject *name(PyObject *self, PyObject *b) \
+    {                                                  \
+        PyObject *a = self;                            \
+        UNWRAP(a);                                     \
+        UNWRAP(b);                                     \
+        return inplace_result(self, a, func(a, b));    \
     }
 
 WRAP_BINARY(th_add, PyNumber_Add, nb_add)
@@ -316,17 +312,16 @@ th_iternext(PyObject *self)
 
 /* ---------------------------------------------------------------- async */
 
-#define ASYNC_SLOT(name, slot, message)                                   \
-    static PyObject *                                                     \
-    name(PyObject *self)                                                  \
-    {                                                                     \
-        PyObject *obj = TH_OBJ(self);                                     \
-        PyAsyncMethods *am = Py_TYPE(obj)->tp_as_async;                   \
-        if (am == NULL || am->slot == NULL) {                             \
+#define ASYNC_SLOT(name, slot, message)                                    \
+    static PyObject *name(PyObject *self)                                  \
+    {                                                                      \
+        PyObject *obj = TH_OBJ(self);                                      \
+        PyAsyncMethods *am = Py_TYPE(obj)->tp_as_async;                    \
+        if (am == NULL || am->slot == NULL) {                              \
             PyErr_Format(PyExc_TypeError, message, Py_TYPE(obj)->tp_name); \
-            return NULL;                                                  \
-        }                                                                 \
-        return am->slot(obj);                                             \
+            return NULL;                                                   \
+        }                                                                  \
+        return am->slot(obj);                                              \
     }
 
 ASYNC_SLOT(th_aiter, am_aiter, "'%.100s' object is not an async iterable")
@@ -451,4 +446,3 @@ PyType_Slot th_forward_slots[] = {
     {Py_bf_getbuffer, th_getbuffer},
     {0, NULL},
 };
-

@@ -1,9 +1,12 @@
-/* The C side of ThreadHandle: the object layout and the functions each
- * file offers the others.
+/* The C side of ThreadHandle: the object layout, the functions each file
+ * offers the others, and the map of the C files (docs/internals.md, "Where
+ * things are", finds the file for each operation and points here for the
+ * map).
  *
  * _threadhandle.pyx declares the class (construction, docs, the special
- * methods CPython looks up on the type).  At module initialisation it calls
- * th_lookup_init(), th_install_slots() and th_local_init().  Where things go:
+ * methods CPython looks up on the type) and the module's functions.  At
+ * module initialisation it calls th_lookup_init(), th_install_slots() and
+ * th_local_init().  Where things go:
  *
  *   h.x, h.x = v        attributes.c  (tp_getattro/tp_setattro and the
  *                                      per-handle attribute cache)
@@ -21,10 +24,13 @@
  *   contention finder   sampler.c     (the sampling thread that reads
  *                                      candidates' refcounts and locks;
  *                                      threadhandle/contention drives it)
+ *   CPython versions    compat.h      (newer public APIs for older
+ *                                      versions, race-free reads)
+ *   CPython internals   internals.h   (every use, gated by exact version)
  *
  * Calls go one way: install.c -> forward.c -> attributes.c -> lookup.c, and
- * everything -> handles.c; handles.c, lookup.c, immortal.c and sampler.c
- * call no other file.
+ * everything -> handles.c; local.c calls only handles.c; handles.c,
+ * lookup.c, immortal.c and sampler.c call no other file.
  */
 #ifndef THREADHANDLE_HANDLE_H
 #define THREADHANDLE_HANDLE_H
@@ -38,21 +44,21 @@
  * (TH_LAYOUT_MATCHES). */
 typedef struct {
     PyObject_HEAD
-    PyObject *obj;              /* the handled object; set once, strong */
-    vectorcallfunc vectorcall;  /* entry point for h(...) */
-    struct th_attr_cache *attr_cache;  /* attributes.c; owner only */
+    PyObject *obj;             /* the handled object; set once, strong */
+    vectorcallfunc vectorcall; /* entry point for h(...) */
+    struct th_attr_cache *attr_cache; /* attributes.c; owner only */
     PyObject *weakreflist;
 } ThreadHandleObject;
 
 #define TH_LAYOUT_MATCHES(CY)                                              \
     (Py_BUILD_ASSERT_EXPR(sizeof(struct CY) == sizeof(ThreadHandleObject)) \
-     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, obj)                      \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, obj)                       \
                             == offsetof(ThreadHandleObject, obj))          \
-     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, vectorcall)               \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, vectorcall)                \
                             == offsetof(ThreadHandleObject, vectorcall))   \
-     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, attr_cache)               \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, attr_cache)                \
                             == offsetof(ThreadHandleObject, attr_cache))   \
-     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, __weakref__)              \
+     + Py_BUILD_ASSERT_EXPR(offsetof(struct CY, __weakref__)               \
                             == offsetof(ThreadHandleObject, weakreflist)))
 
 /* handles.c: the ThreadHandle type, set by th_install_slots(). */
@@ -63,11 +69,11 @@ extern PyTypeObject *th_type;
 
 /* Replace a handle by the object it handles; anything else is left alone.
  * ThreadHandle is final, so an exact type check suffices. */
-#define UNWRAP(op)                  \
-    do {                            \
-        if (TH_CHECK(op)) {         \
-            (op) = TH_OBJ(op);      \
-        }                           \
+#define UNWRAP(op)             \
+    do {                       \
+        if (TH_CHECK(op)) {    \
+            (op) = TH_OBJ(op); \
+        }                      \
     } while (0)
 
 /* handles.c */

@@ -33,13 +33,14 @@ th_new_handle(PyObject *obj)
 int
 th_check_proxy_chain(PyObject *obj)
 {
-    PyObject *referent = NULL;  /* holds obj from the second step on */
+    PyObject *referent = NULL; /* holds obj from the second step on */
     int depth = 0, res = 0;
     while (PyWeakref_CheckProxy(obj)) {
         if (++depth > TH_MAX_PROXY_DEPTH) {
             PyErr_Format(PyExc_RecursionError,
                          "handles and weak proxies of handles nested more "
-                         "than %d deep", TH_MAX_PROXY_DEPTH);
+                         "than %d deep",
+                         TH_MAX_PROXY_DEPTH);
             res = -1;
             break;
         }

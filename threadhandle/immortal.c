@@ -35,7 +35,7 @@
  * nowhere else (GIL builds, or built with THREADHANDLE_NO_INTERNALS on
  * 3.13t/3.14t): there th_immortalize does nothing and returns 0.
  */
-#include "internals.h"  /* first: it may define Py_BUILD_CORE */
+#include "internals.h" /* first: it may define Py_BUILD_CORE */
 #include "handle.h"
 #include "compat.h"
 

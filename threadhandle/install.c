@@ -53,11 +53,11 @@ add_slot_wrappers(PyTypeObject *type, PyTypeObject *slot_source)
             goto done;
         }
         if (present) {
-            continue;  /* defined in _threadhandle.pyx */
+            continue; /* defined in _threadhandle.pyx */
         }
         PyWrapperDescrObject *wrapper = (PyWrapperDescrObject *)value;
-        PyObject *descr = PyDescr_NewWrapper(type, wrapper->d_base,
-                                             wrapper->d_wrapped);
+        PyObject *descr =
+            PyDescr_NewWrapper(type, wrapper->d_base, wrapper->d_wrapped);
         if (descr == NULL || PyDict_SetItem(target, name, descr) < 0) {
             Py_XDECREF(descr);
             goto done;

@@ -1,38 +1,28 @@
-/* CPython internals, used only where the public API cannot reach the goal:
- * inline values on 3.14t and 3.15t (attributes.c), the thread-end hook on
- * 3.11 (local.c) and making an object immortal on 3.13t, 3.14t and 3.15t
- * (immortal.c).
- *
- * Reading an instance attribute, or checking that the instance does not
- * shadow a method, through the public API means PyObject_GenericGetAttr (a
- * type lookup and a dict lookup) or taking a reference to the instance's
- * __dict__ (an incref of a shared object: contention again).  The
- * interpreter's own specialisations (LOAD_ATTR_INSTANCE_VALUE,
- * LOAD_ATTR_METHOD_WITH_VALUES in Python/bytecodes.c) instead read the
- * instance's inline values at an index found once.  This file does the same,
- * for the attribute cache in attributes.c.
- *
- * Enabled for exactly the minor versions and build whose layouts these
- * functions were written against: CPython 3.14 and 3.15, free-threaded.
- * 3.15.0rc2 has 3.14.7's PyDictValues, PyDictKeysObject, PyHeapTypeObject,
- * _PyObject_InlineValues and _Py_TryIncrefCompare unchanged, and its
- * LOAD_ATTR_INSTANCE_VALUE and _GUARD_DORV_VALUES_INST_ATTR_FROM_DICT read
- * them as 3.14's do.  Without the cache, every h.method on such an instance
- * would make a new bound method: an incref of the shared object per call,
- * which plain code on 3.15t, whose module globals CPython defers, does not
- * pay.  Everywhere else TH_INLINE_VALUES is 0 and attributes.c keeps its
- * public-API path; building with THREADHANDLE_NO_INTERNALS=1 (setup.py
- * defines TH_NO_INTERNALS) switches it off there too, so that the test
- * suite can run the public path (make test does).
+/* Every use of CPython internals, each gated here by the exact minor
+ * versions and build it was written against: TH_INLINE_VALUES (the
+ * attribute cache in attributes.c, 3.14t and 3.15t), TH_THREAD_END_HOOK
+ * (local.c, 3.11) and TH_SET_IMMORTAL (immortal.c, 3.13t to 3.15t).  Each
+ * is 0 on every other version, and when setup.py defines TH_NO_INTERNALS
+ * (THREADHANDLE_NO_INTERNALS=1): the public-API path then runs.  The
+ * policy, and why the public API cannot do each of these:
+ * docs/internals.md, "internals.h and its policy".  Here, at each gate:
+ * what it uses and what was checked on which CPython.
  *
  * Include this file first: Py_BUILD_CORE must be defined before Python.h.
  */
 #ifndef THREADHANDLE_INTERNALS_H
 #define THREADHANDLE_INTERNALS_H
 
-#include <pyconfig.h>    /* Py_GIL_DISABLED */
-#include <patchlevel.h>  /* PY_VERSION_HEX */
+#include <pyconfig.h>   /* Py_GIL_DISABLED */
+#include <patchlevel.h> /* PY_VERSION_HEX */
 
+/* The instance's inline values, read at an index found once, as the
+ * interpreter's LOAD_ATTR_INSTANCE_VALUE and LOAD_ATTR_METHOD_WITH_VALUES
+ * (Python/bytecodes.c) read them.  Written against 3.14.7; 3.15.0rc2 has
+ * its PyDictValues, PyDictKeysObject, PyHeapTypeObject,
+ * _PyObject_InlineValues and _Py_TryIncrefCompare unchanged, and its
+ * LOAD_ATTR_INSTANCE_VALUE and _GUARD_DORV_VALUES_INST_ATTR_FROM_DICT read
+ * them as 3.14's do. */
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000 \
     && PY_VERSION_HEX < 0x03100000 && !defined(TH_NO_INTERNALS)
 #  define TH_INLINE_VALUES 1
@@ -40,19 +30,13 @@
 #  define TH_INLINE_VALUES 0
 #endif
 
-/* The second use, for local.c on CPython 3.11 only: the thread state's
- * on_delete hook (a field of PyThreadState that _thread uses to release
- * Thread.join(); CPython calls it at the very end of PyThreadState_Clear).
- * 3.12+ flag a thread state being cleared (_status.finalizing); 3.11 does
- * not, and clears the state dict, which holds the thread's handle table,
- * before the thread's context: a finalizer run from the context that asks
- * for a handle would make a new table nobody frees.  local.c hooks
- * on_delete (passing the call on to the previous hook) and frees such a
- * table there.  It follows the protocol 3.11's _thread module assumes for
- * that field (_set_sentinel() drops on_delete_data as a strong reference):
- * on_delete_data is an object of ours that the thread state owns.  Off with
- * TH_NO_INTERNALS, as above: 3.11 then frees it only if the thread had a
- * table before (see local.c). */
+/* The thread state's on_delete hook, on 3.11 only: a field of
+ * PyThreadState that _thread uses to release Thread.join(), called at the
+ * very end of PyThreadState_Clear.  local.c passes the call on to the
+ * previous hook, and follows the protocol 3.11's _thread module assumes
+ * for that field (_set_sentinel() drops on_delete_data as a strong
+ * reference): on_delete_data is an object of ours that the thread state
+ * owns. */
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 \
     && !defined(TH_NO_INTERNALS)
 #  define TH_THREAD_END_HOOK 1
@@ -60,24 +44,11 @@
 #  define TH_THREAD_END_HOOK 0
 #endif
 
-/* The third use, for immortal.c: making an object immortal on the
- * free-threaded builds of CPython 3.13, 3.14 and 3.15.  3.13 and 3.14 have
- * no public API for it; 3.15's PyUnstable_SetImmortal (compat.h) demands a
- * uniquely referenced object, which an object threads are to share
- * rarely is (a global, a container or a second name refers to it).  All
- * three have the
- * internal _Py_SetImmortal: on 3.14.7 and 3.15.0rc2 it is exported
- * (PyAPI_FUNC in internal/pycore_object.h) and, after untracking a GC
- * object, sets ob_tid = 0, ob_ref_local = UINT32_MAX, ob_ref_shared = 0
- * and the _PyGC_BITS_DEFERRED bit, leaving an object that is immortal
- * already as it is (3.15 stores the fields atomically; its
- * PyUnstable_SetImmortal is that call after the uniqueness check and
- * refusing str).  On 3.13.15 it is not exported (a hidden symbol of the
- * interpreter): th_set_immortal does what its body does, through public
- * names only (PyObject_GC_UnTrack, then the same three header fields).
- * Exact minor versions and the free-threaded build only; off with
- * TH_NO_INTERNALS, as above (immortalize() then returns False on 3.13t
- * and 3.14t, and 3.15t calls PyUnstable_SetImmortal). */
+/* _Py_SetImmortal, on the free-threaded 3.13, 3.14 and 3.15: 3.14.7 and
+ * 3.15.0rc2 export it (PyAPI_FUNC in internal/pycore_object.h); on 3.13.15
+ * it is a hidden symbol of the interpreter, and th_set_immortal does what
+ * its body does, through public names only.  Which path runs where:
+ * immortal.c. */
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030D0000 \
     && PY_VERSION_HEX < 0x03100000 && !defined(TH_NO_INTERNALS)
 #  define TH_SET_IMMORTAL 1
@@ -90,8 +61,8 @@
 #    define Py_BUILD_CORE
 #  endif
 #  include <Python.h>
-#  include <internal/pycore_dict.h>    /* PyDictValues, DK_UNICODE_ENTRIES */
-#  include <internal/pycore_object.h>  /* _PyObject_InlineValues,
+#  include <internal/pycore_dict.h>   /* PyDictValues, DK_UNICODE_ENTRIES */
+#  include <internal/pycore_object.h> /* _PyObject_InlineValues,
                                           _Py_TryIncrefCompare */
 
 /* Whether instances of tp keep their attributes in inline values. */
@@ -195,7 +166,7 @@ th_instance_lacks(PyObject *obj, Py_ssize_t i, Py_ssize_t length)
     return th_shared_keys_length(Py_TYPE(obj)) == length;
 }
 
-#else  /* !TH_INLINE_VALUES */
+#else /* !TH_INLINE_VALUES */
 #  include <Python.h>
 
 static inline int

@@ -13,7 +13,7 @@
  * get the same id while the entry exists.  The policy (limit, eviction
  * order, release) is documented in local.py, which holds the limit.
  */
-#include "internals.h"  /* first: it may define Py_BUILD_CORE */
+#include "internals.h" /* first: it may define Py_BUILD_CORE */
 #include "handle.h"
 #include "compat.h"
 
@@ -25,7 +25,7 @@ static PyObject *policy_module_name;
  * torn down. */
 typedef struct {
     PyObject_HEAD
-    PyObject *handles;  /* id(obj) -> handle, or NULL once taken */
+    PyObject *handles; /* id(obj) -> handle, or NULL once taken */
 } HandleTable;
 
 static PyTypeObject *table_type;
@@ -93,7 +93,7 @@ typedef struct {
     PyObject_HEAD
     PyThreadState *tstate;
     void (*next)(void *);
-    void *next_data;  /* a strong reference, or NULL */
+    void *next_data; /* a strong reference, or NULL */
 } ThreadEndHook;
 
 static PyTypeObject *hook_type;
@@ -155,10 +155,10 @@ at_thread_end(void *data)
         if (tstate->dict == state && PyDict_GET_SIZE(state) == 0) {
             Py_CLEAR(tstate->dict);
         }
-        Py_DECREF(state);  /* may free the table and its entries */
+        Py_DECREF(state); /* may free the table and its entries */
     }
     PyErr_Restore(exc_type, exc_value, exc_tb);
-    Py_DECREF(hook);  /* the thread state's reference */
+    Py_DECREF(hook); /* the thread state's reference */
     if (next != NULL) {
         next(next_data);
     }
@@ -325,8 +325,7 @@ max_handles(Py_ssize_t *limit)
     if (module == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    PyObject *value = PyObject_GetAttrString(module,
-                                             "MAX_HANDLES_PER_THREAD");
+    PyObject *value = PyObject_GetAttrString(module, "MAX_HANDLES_PER_THREAD");
     Py_DECREF(module);
     if (value == NULL) {
         return -1;
@@ -334,7 +333,8 @@ max_handles(Py_ssize_t *limit)
     if (!PyIndex_Check(value)) {
         PyErr_Format(PyExc_TypeError,
                      "threadhandle.local.MAX_HANDLES_PER_THREAD must be an "
-                     "integer, not '%.100s'", Py_TYPE(value)->tp_name);
+                     "integer, not '%.100s'",
+                     Py_TYPE(value)->tp_name);
         Py_DECREF(value);
         return -1;
     }
@@ -412,7 +412,7 @@ th_local_handle(PyObject *obj)
         return NULL;
     }
     if (handles == NULL) {
-        return th_new_handle(obj);  /* a table is being torn down */
+        return th_new_handle(obj); /* a table is being torn down */
     }
     PyObject *key = key_of(obj);
     if (key != NULL && PyDict_GetItemRef(handles, key, &handle) == 0) {

@@ -39,8 +39,9 @@ th_lookup_init(void)
 PyObject *
 th_type_lookup(PyTypeObject *type, PyObject *name)
 {
-    PyObject *mro = Py_TYPE(mro_getter)->tp_descr_get(
-        mro_getter, (PyObject *)type, (PyObject *)Py_TYPE(type));
+    descrgetfunc get = Py_TYPE(mro_getter)->tp_descr_get;
+    PyObject *mro =
+        get(mro_getter, (PyObject *)type, (PyObject *)Py_TYPE(type));
     if (mro == NULL || !PyTuple_Check(mro)) {
         Py_XDECREF(mro);
         PyErr_Clear();
@@ -57,7 +58,7 @@ th_type_lookup(PyTypeObject *type, PyObject *name)
             continue;
         }
         if (PyDict_GetItemRef(dict, name, &found) < 0) {
-            PyErr_Clear();  /* a key that fails to compare is not there */
+            PyErr_Clear(); /* a key that fails to compare is not there */
         }
         Py_DECREF(dict);
     }
@@ -71,8 +72,10 @@ int
 th_has_len(PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    return (tp->tp_as_sequence != NULL && tp->tp_as_sequence->sq_length != NULL)
-        || (tp->tp_as_mapping != NULL && tp->tp_as_mapping->mp_length != NULL);
+    return (tp->tp_as_sequence != NULL
+            && tp->tp_as_sequence->sq_length != NULL)
+           || (tp->tp_as_mapping != NULL
+               && tp->tp_as_mapping->mp_length != NULL);
 }
 
 /* obj's special method `name`, looked up on its type and bound to obj as

@@ -213,8 +213,8 @@ def main(argv=None) -> int:
         n = calibrate(program, args.cpu_seconds)
         found, finder_variant = None, None
         if use_finder:
-            n_find = max(int(n * (args.find_seconds + 3 * finder_adapter.MARGIN)
-                             / args.cpu_seconds), 1)
+            seconds = args.find_seconds + 3 * finder_adapter.MARGIN
+            n_find = max(int(n * seconds / args.cpu_seconds), 1)
             found, finder_variant = find(program, n_find, args)
             if finder_variant is not None and finder_variant not in variants:
                 variants.append(finder_variant)

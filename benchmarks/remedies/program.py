@@ -100,7 +100,9 @@ class Program:
     def objects(self, namespace: dict, name: str) -> tuple:
         """The objects `name` stands for in this namespace."""
         getter = self.shared[name]
-        return (namespace[name],) if getter is None else tuple(getter(namespace))
+        if getter is None:
+            return (namespace[name],)
+        return tuple(getter(namespace))
 
     def share(self, mine: dict, main: dict, own: frozenset) -> None:
         """Make `mine` use main's objects, except those named in `own`."""

@@ -47,7 +47,7 @@ class Variant:
         return "own:" + ",".join(sorted(self.own))
 
     @classmethod
-    def parse(cls, program: Program, label: str) -> "Variant":
+    def parse(cls, program: Program, label: str) -> Variant:
         if label == "shared":
             return cls()
         if label == f"own:{ALL}":
@@ -66,7 +66,7 @@ class Variant:
 def remedy_variant(program: Program, parts: list) -> Variant:
     """The variant that applies `parts` ([(remedy, name), ...]): the
     entry point for an automatic remedy (the finder's first)."""
-    for remedy, name in parts:
+    for _, name in parts:
         if name not in program.shared:
             raise ValueError(f"{program.key} shares no {name!r}")
     return Variant(parts=tuple(parts))
@@ -233,7 +233,7 @@ def measure(program: Program, variants: list, n: int, runs: int,
     slots = [(v, t) for v in variants for t in thread_counts]
     results = {(v.label, t): Measure() for v, t in slots}
     failed: set = set()
-    for round_ in range(runs):
+    for _ in range(runs):
         rng.shuffle(slots)
         for variant, threads in slots:
             if variant.label in failed:

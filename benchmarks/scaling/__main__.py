@@ -1,5 +1,10 @@
 """Thread-scaling benchmark: ThreadHandle against plain objects and its peers.
 
+By default the headline: the rows that show what the package is for, each
+with the plain global, the own copy and the remedies that apply to it, and
+a verdict per row (a few minutes).  --full runs the full table: every
+workload against every proxy, the peers and the slot floor included.
+
 Every case is one *workload* (an operation on one shared object, such as
 ``d[5]``) reached through one *proxy* (how the loop gets at the object).  The
 shared object is made once, in the main thread.  For a run with T threads,
@@ -91,6 +96,11 @@ How to read the table:
   * TH scaling/own copy scaling: ThreadHandle's scaling divided by own
     copy's; 1.00 is as good as not sharing at all.
   The callgrind table has the same cost ratios, from instruction counts.
+  The verdicts, a line per row: the plain global's scaling as a share of
+  the own copy's (below 80%: it contends), then each remedy's
+  (ThreadHandle, global deferred, global immortal: "recovers" where the
+  plain global contends) and its cost of a loop iteration on one thread
+  against the own copy's.
   With more than two thread counts, another table gives the scaling at each.
   "not installed" means the proxy's package does not import, "not
   available" that it has no such function; "error" means the operation
@@ -126,16 +136,21 @@ shared between proxies would measure the mix.
 operation under valgrind's callgrind, each case run in a subprocess with N and
 with 2N operations (the difference cancels start-up), minus the empty loop.
 
-Output: the table on stdout, progress on stderr, all raw medians in JSON and a
-PNG plot (scaling and ns/op per workload and proxy) under benchmarks/results/
-unless --json/--plot say otherwise ("none" skips one).  Those default files
-are scaling-<python>.json/.png for a full run (every workload and proxy,
-threads 1,2, timed: the plot docs/benchmark.md shows), with a -quick suffix
-for --quick and -partial for any other run, so that a partial run never
+Output: the table on stdout, progress with an estimate of the time left on
+stderr, all raw medians in JSON and a PNG plot (scaling and ns/op per
+workload and proxy) under benchmarks/results/ unless --json/--plot say
+otherwise ("none" skips one).  Those default files are
+headline-<python>.json/.png for the headline and scaling-<python>.json/.png
+for a full run (every workload and proxy: the plot docs/benchmark.md
+shows), both with threads 1,2 and timed; a -quick suffix for --quick and
+-partial for any other run (--workloads or --proxies, which choose from the
+full table, other thread counts, --batches 0), so that such a run never
 replaces them.
 
 Examples:
-  python -P benchmarks/scaling --quick
+  python -P benchmarks/scaling                 # the headline
+  python -P benchmarks/scaling --full          # the full table
+  python -P benchmarks/scaling --quick --full  # a smoke test of every case
   python -P benchmarks/scaling --threads 1,2,4 --workloads getitem,request
   python -P benchmarks/scaling --callgrind --batches 0
 """
@@ -154,13 +169,23 @@ if __package__ in (None, ""):
 # Modules only the parent process needs (argparse, json, subprocess,
 # matplotlib, ...) are imported where they are used: a --callgrind child runs
 # this package under valgrind, where every import adds seconds of start-up.
-from scaling import report  # noqa: E402
+from scaling import headline, report  # noqa: E402
 from scaling.proxies import PROXIES, load_proxies, why_not_run  # noqa: E402
 from scaling.runner import (  # noqa: E402
-    build_case, callgrind_child, cpu_share_by_threads, measure,
-    measure_callgrind, preflight, progress, summarize)
+    build_case,
+    callgrind_child,
+    cpu_share_by_threads,
+    measure,
+    measure_callgrind,
+    preflight,
+    progress,
+    summarize,
+)
 from scaling.workloads import (  # noqa: E402
-    EMPTY_LOOP, all_workloads, missing_requirement)
+    EMPTY_LOOP,
+    all_workloads,
+    missing_requirement,
+)
 
 QUICK_OPS = 2_000
 QUICK_BATCHES = 2
@@ -189,7 +214,8 @@ def thread_list(text: str) -> list:
     try:
         counts = sorted({int(part) for part in comma_list(text)})
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"not a list of integers: {text!r}") from None
     if not counts or counts[0] < 1:
         raise argparse.ArgumentTypeError("thread counts must be >= 1")
     return counts
@@ -204,27 +230,32 @@ def parse_args(argv: list | None):
     parser.add_argument("--threads", type=thread_list, default=[1, 2],
                         metavar="1,2",
                         help="thread counts (default 1,2; 1 is always added)")
+    parser.add_argument("--full", action="store_true",
+                        help="the full table: every workload against every "
+                             "proxy (default: the headline rows)")
     parser.add_argument("--ops", type=int, metavar="N",
                         help="operations per thread per run (default 200000)")
     parser.add_argument("--batches", type=int, metavar="B",
                         help="batches; the result is the median over them "
-                             "(default 5; 0 skips the timing)")
+                             f"(default {headline.BATCHES}, --full 5; 0 "
+                             "skips the timing)")
     parser.add_argument("--runs", type=int, metavar="R",
                         help="runs of every case per batch, interleaved "
-                             "(default 5)")
+                             f"(default {headline.RUNS}, --full 5)")
     for rows_or_columns in ("workloads", "proxies"):
         parser.add_argument(f"--{rows_or_columns}", type=comma_list,
                             metavar="A,B",
-                            help=f"{rows_or_columns} to run (default all; "
-                                 "the keys are listed above)")
+                            help=f"{rows_or_columns} of the full table to "
+                                 "run (default all; the keys are listed "
+                                 "above)")
     parser.add_argument("--json", metavar="PATH",
                         help="JSON output (default benchmarks/results/"
-                             "scaling-<python>[-quick|-partial].json; "
-                             "'none' skips it)")
+                             "headline|scaling-<python>[-quick|-partial]"
+                             ".json; 'none' skips it)")
     parser.add_argument("--plot", metavar="PATH",
                         help="PNG output (default benchmarks/results/"
-                             "scaling-<python>[-quick|-partial].png; "
-                             "'none' skips it)")
+                             "headline|scaling-<python>[-quick|-partial]"
+                             ".png; 'none' skips it)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: {QUICK_OPS} ops, {QUICK_BATCHES} "
                              f"batches of {QUICK_RUNS} run; default files "
@@ -248,8 +279,12 @@ def parse_args(argv: list | None):
                         help="seed of the run order shuffle (default 0)")
     args = parser.parse_args(argv)
 
-    defaults = ((QUICK_OPS, QUICK_BATCHES, QUICK_RUNS) if args.quick
-                else (200_000, 5, 5))
+    if args.quick:
+        defaults = (QUICK_OPS, QUICK_BATCHES, QUICK_RUNS)
+    elif is_headline(args):
+        defaults = (200_000, headline.BATCHES, headline.RUNS)
+    else:
+        defaults = (200_000, 5, 5)
     for name, default in zip(("ops", "batches", "runs"), defaults):
         if getattr(args, name) is None:
             setattr(args, name, default)
@@ -262,10 +297,23 @@ def parse_args(argv: list | None):
     return args
 
 
-def output_variant(args: argparse.Namespace) -> str:
-    """The suffix of the default output files.  Only a full run (every
-    workload and proxy, 1 and 2 threads, timed) writes the files
-    docs/benchmark.md shows; a --quick or a partial run writes files of its own."""
+def is_headline(args) -> bool:
+    """Whether this run is the headline: neither --full nor a choice of
+    workloads or proxies (which choose from the full table)."""
+    return not (args.full or args.workloads is not None
+                or args.proxies is not None)
+
+
+def output_prefix(args) -> str:
+    """The name of the default output files: "headline" or "scaling"."""
+    return "headline" if is_headline(args) else "scaling"
+
+
+def output_variant(args) -> str:
+    """The suffix of the default output files.  Only the headline and the
+    full run (every workload and proxy), with 1 and 2 threads and timed,
+    write the files docs/benchmark.md shows; a --quick or a partial run
+    writes files of its own."""
     if args.quick:
         return "-quick"
     if (args.workloads is not None or args.proxies is not None
@@ -285,6 +333,32 @@ def select(items: list, wanted: list | None, what: str) -> list:
     return [known[key] for key in wanted]
 
 
+def rows_and_columns(args) -> tuple:
+    """(every proxy, the columns of this run, its rows)."""
+    if is_headline(args):
+        # Only the columns the headline has are loaded: no peers to import,
+        # no slot floor to build.
+        keys = headline.headline_proxy_keys()
+        all_proxies, local_handle = load_proxies(tuple(keys),
+                                                 find_versions=True)
+        return (all_proxies,
+                [proxy for proxy in all_proxies if proxy.key in keys],
+                headline.headline_workloads(all_workloads(local_handle)))
+    all_proxies, local_handle = load_proxies()
+    proxies = select(all_proxies, args.proxies, "proxies")
+    workloads = all_workloads(local_handle)
+    if args.workloads is None:
+        return all_proxies, proxies, [
+            w for w in workloads if not w.needs_local_handle or local_handle]
+    workloads = select(workloads, args.workloads, "workloads")
+    missing = [w.key for w in workloads
+               if w.needs_local_handle and not local_handle]
+    if missing:
+        sys.exit(f"{', '.join(missing)}: threadhandle.local_handle is "
+                 "not available (not installed, or too old)")
+    return all_proxies, proxies, workloads
+
+
 def main(argv: list | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--callgrind-child"]:
@@ -292,19 +366,7 @@ def main(argv: list | None = None) -> int:
         return callgrind_child(argv[1])
     args = parse_args(argv)
 
-    all_proxies, local_handle = load_proxies()
-    proxies = select(all_proxies, args.proxies, "proxies")
-    workloads = all_workloads(local_handle)
-    if args.workloads is None:
-        workloads = [w for w in workloads
-                     if not w.needs_local_handle or local_handle]
-    else:
-        workloads = select(workloads, args.workloads, "workloads")
-        missing = [w.key for w in workloads
-                   if w.needs_local_handle and not local_handle]
-        if missing:
-            sys.exit(f"{', '.join(missing)}: threadhandle.local_handle is "
-                     "not available (not installed, or too old)")
+    all_proxies, proxies, workloads = rows_and_columns(args)
 
     # Rows whose module (numpy) is missing are left out, with a note.
     left_out = [(w, missing_requirement(w)) for w in workloads]
@@ -313,7 +375,8 @@ def main(argv: list | None = None) -> int:
 
     settings = {"threads": args.threads, "ops": args.ops,
                 "batches": args.batches, "runs": args.runs,
-                "seed": args.seed, "quick": args.quick}
+                "seed": args.seed, "quick": args.quick,
+                "headline": is_headline(args)}
     env = report.environment()
     report.print_environment(env, proxies, settings)
     if args.quick:
@@ -333,7 +396,7 @@ def main(argv: list | None = None) -> int:
     preflight(cases, args.threads, max(args.ops // 10, 1))
     by_key = {case.key: case for case in cases}
 
-    timings, summary, cpu_shares = {}, {}, {}
+    timings, summary, cpu_shares, verdicts = {}, {}, {}, {}
     if args.batches:
         timings = measure(cases, args.threads, args.ops, args.batches,
                           args.runs, args.seed)
@@ -341,6 +404,13 @@ def main(argv: list | None = None) -> int:
         cpu_shares = cpu_share_by_threads(timings)
         print(report.timing_tables(workloads, proxies, by_key, summary,
                                    args.threads, cpu_shares))
+        verdicts = headline.verdicts(workloads, proxies, summary,
+                                     max(args.threads))
+        if verdicts:
+            print()
+            print(headline.verdict_lines(
+                workloads, verdicts, max(args.threads),
+                cpu_shares.get(max(args.threads))))
 
     callgrind = {}
     if args.callgrind:
@@ -365,12 +435,13 @@ def main(argv: list | None = None) -> int:
     report.print_problems(proxies, by_key, callgrind)
     settings["callgrind_ops"] = args.callgrind_ops if args.callgrind else None
 
-    variant = output_variant(args)
-    json_path = report.output_path(args.json, ".json", variant)
+    variant, prefix = output_variant(args), output_prefix(args)
+    json_path = report.output_path(args.json, ".json", variant, prefix)
     if json_path:
         report.write_json(json_path, env, settings, proxies, workloads,
-                          by_key, timings, summary, cpu_shares, callgrind)
-    plot_path = report.output_path(args.plot, ".png", variant)
+                          by_key, timings, summary, cpu_shares, callgrind,
+                          verdicts)
+    plot_path = report.output_path(args.plot, ".png", variant, prefix)
     if plot_path and summary:
         from scaling.plot import write_plot
         write_plot(plot_path, env, workloads, proxies, by_key, summary,

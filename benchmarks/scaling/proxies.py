@@ -186,13 +186,18 @@ PROXIES = (
 )
 
 
-def load_proxies(only: tuple | None = None) -> tuple:
+def load_proxies(only: tuple | None = None,
+                 find_versions: bool | None = None) -> tuple:
     """All proxies, loaded or with the reason they are unavailable, and
     threadhandle.local_handle (None if it does not import).
 
-    With `only` (proxy keys), load just those proxies: a callgrind child
-    counts every instruction of its start-up.
+    With `only` (proxy keys), load just those proxies (the headline's; a
+    callgrind child's, which counts every instruction of its start-up);
+    their versions are looked up if `find_versions`, by default only when
+    all are loaded.
     """
+    if find_versions is None:
+        find_versions = only is None
     proxies = []
     for proxy in PROXIES:
         if proxy.loader is None:
@@ -201,7 +206,7 @@ def load_proxies(only: tuple | None = None) -> tuple:
             proxies.append(dataclasses.replace(proxy,
                                                unavailable="not loaded"))
         else:
-            wrapper, version, unavailable = proxy.loader(only is None)
+            wrapper, version, unavailable = proxy.loader(find_versions)
             proxies.append(dataclasses.replace(
                 proxy, wrapper=wrapper, version=version,
                 unavailable=unavailable))

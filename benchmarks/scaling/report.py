@@ -346,7 +346,8 @@ def print_problems(proxies: list, cases: dict, callgrind: dict) -> None:
 
 def write_json(path: Path, env: dict, settings: dict, proxies: list,
                workloads: list, cases: dict, timings: dict, summary: dict,
-               cpu_shares: dict, callgrind: dict) -> None:
+               cpu_shares: dict, callgrind: dict,
+               verdicts: dict | None = None) -> None:
     document = {
         "environment": env,
         "settings": settings,
@@ -399,6 +400,8 @@ def write_json(path: Path, env: dict, settings: dict, proxies: list,
             {"workload": workload, "proxy": proxy, "value": value}
             for (workload, proxy), value in sorted(callgrind.items())
         ],
+        # Per workload: the verdict line printed under the tables.
+        "verdicts": verdicts or {},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     import json
@@ -406,10 +409,12 @@ def write_json(path: Path, env: dict, settings: dict, proxies: list,
     print(f"\nJSON: {path}")
 
 
-def output_path(value: str | None, suffix: str, variant: str) -> Path | None:
+def output_path(value: str | None, suffix: str, variant: str,
+                prefix: str = "scaling") -> Path | None:
     """--json/--plot's value as a path; None for 'none'; by default a file
-    in benchmarks/results/ named after the interpreter and the variant of
-    the run ("" for a full run, "-quick", "-partial")."""
+    in benchmarks/results/ named after the run ("headline", "scaling" for
+    the full table), the interpreter and the variant of the run ("",
+    "-quick", "-partial")."""
     if value is not None:
         return None if value.lower() == "none" else Path(value)
-    return RESULTS_DIR / f"scaling-{interpreter_tag()}{variant}{suffix}"
+    return RESULTS_DIR / f"{prefix}-{interpreter_tag()}{variant}{suffix}"

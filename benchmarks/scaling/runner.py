@@ -156,6 +156,15 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def time_left(elapsed: float, done: int, total: int) -> str:
+    """'<elapsed> s so far, about <estimate> s left' after `done` of
+    `total` equal steps (no estimate before the first)."""
+    text = f"{elapsed:.0f} s so far"
+    if done:
+        text += f", about {elapsed / done * (total - done):.0f} s left"
+    return text
+
+
 def preflight(cases: list, thread_counts: list, ops: int) -> None:
     """Run every case briefly at every thread count.
 
@@ -184,9 +193,11 @@ def measure(cases: list, thread_counts: list, ops: int, batches: int,
     for batch in range(batches):
         batch_runs = {key: [] for key in timings}
         for run in range(runs):
+            done = batch * runs + run
             progress(f"batch {batch + 1}/{batches}, run {run + 1}/{runs}: "
                      f"{len(slots)} cases, "
-                     f"{time.monotonic() - began:.0f} s so far")
+                     + time_left(time.monotonic() - began, done,
+                                 batches * runs))
             rng.shuffle(slots)
             for case, threads in slots:
                 if case.error:
