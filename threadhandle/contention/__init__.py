@@ -310,7 +310,7 @@ class Finder:
     def _own_ids(self) -> set:
         return {id(self), id(self._records), id(self._notes),
                 id(self._current), id(self._sampler), id(self._lock),
-                id(self._modules_seen), id(self._done)}
+                id(self._modules_seen), id(self._done)} | _lines.OWN_IDS
 
     def _skip_threads(self) -> set:
         """The finder's threads (see _OWN_THREADS)."""

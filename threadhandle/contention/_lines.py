@@ -43,6 +43,13 @@ try:  # CPython 3.14+
 except ImportError:
     _remote_debugging = None
 
+# The ids of _remote_debugging's types: each read makes instances of them
+# (FrameInfo, ThreadInfo), from the finder's thread, which moves their
+# shared counts; the finder must not report its own traffic.
+OWN_IDS = frozenset(
+    id(value) for value in vars(_remote_debugging).values()
+    if type(value) is type) if _remote_debugging is not None else frozenset()
+
 # Lines shown per entry, and the samples a line needs to be shown.
 MAX_LINES = 3
 MIN_SAMPLES = 2
