@@ -201,6 +201,8 @@ def _code_objects(code: types.CodeType):
 def names_by_line(path: str) -> dict:
     """{line: frozenset of the names its bytecode loads or stores} for the
     source file at path, compiled again; {} if it cannot be read."""
+    if not os.path.isfile(path):   # a FIFO would block the read
+        return {}
     try:
         with tokenize.open(path) as file:
             source = file.read()
