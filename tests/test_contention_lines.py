@@ -216,7 +216,7 @@ def test_cli_names_the_scripts_line(tmp_path):
             break
     check_findings()
     assert entries, result.stderr
-    assert "_remote_debugging" not in result.stderr
+    assert "at: _remote_debugging" not in result.stderr
     if not _lines.available():
         assert "3.14" in result.stderr
         pytest.skip("no _remote_debugging before 3.14: no lines")
