@@ -60,6 +60,19 @@ unloaded), and the reprs in the report are the finder's own (the type and
 address for anything but numbers, strings, bytes and the builtin
 containers of those).
 
+Where in the code: on 3.14+ the finder's loop also reads the Python
+stacks of the threads about 20 times a second (``_remote_debugging``,
+which copies them out of the process's memory: no thread is stopped, no
+frame object is read from another thread, nothing of the program's runs),
+and each entry's ``lines`` are the program's lines (not the standard
+library's, site-packages' or threadhandle's) whose bytecode loads or stores
+the entry's name (``PRICES`` for ``__main__.PRICES``), the most sampled
+first, with their share of the samples on such lines.  By name, not by
+object: a line that reaches the object by another name (a default argument,
+an alias) is not found, one that loads another object of that name is.
+Reading the stacks takes at most about 2% of one core.  On 3.13t there are
+no lines (the report says so).
+
 The defaults: ``DEFAULT_CAP`` candidates at most, ``DEFAULT_REFRESH``
 seconds between gatherings, ``DEFAULT_DUTY`` of one core and
 ``DEFAULT_RATE`` sweeps a second at most; an object is reported from
@@ -81,6 +94,7 @@ import warnings
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 
 from threadhandle._threadhandle import _SAMPLER_AVAILABLE, _Sampler
+from threadhandle.contention import _lines
 from threadhandle.contention._graph import (
     find_places, gather, short_repr)
 from threadhandle.contention._remedies import group_joint_causes
@@ -288,6 +302,7 @@ class Finder:
         self._started = 0.0
         self._swept = 0            # sweeps of finished sets
         self._largest = 0          # the largest set of candidates
+        self._stacks = _lines.Stacks()   # the threads' sampled stacks
         self.report = None
 
     # --- the finder's own objects are never candidates
@@ -295,7 +310,7 @@ class Finder:
     def _own_ids(self) -> set:
         return {id(self), id(self._records), id(self._notes),
                 id(self._current), id(self._sampler), id(self._lock),
-                id(self._modules_seen), id(self._done)}
+                id(self._modules_seen), id(self._done)} | _lines.OWN_IDS
 
     def _skip_threads(self) -> set:
         """The finder's threads (see _OWN_THREADS)."""
@@ -318,6 +333,7 @@ class Finder:
             counted = True
             with self._lock:
                 self._install(self._candidates())
+            self._stacks.start()
             # Sampling time: from the first set of candidates on.
             self._started = time.monotonic()
             self._done = _thread.allocate_lock()
@@ -479,6 +495,7 @@ class Finder:
                 return
             if seen is not None:
                 self._modules_seen = seen
+            self._stacks.take()
             now = time.monotonic()
             if self._objects is None and now - last_refresh >= self._interval:
                 self._refresh()
@@ -544,8 +561,11 @@ class Finder:
             entries.append(entry)
         entries.sort(key=lambda entry: -entry.score)
         group_joint_causes(entries)
+        _lines.attribute(entries, self._stacks)
+        notes = self._notes + ([self._stacks.note] if self._stacks.note
+                               and entries else [])
         return Report(entries=entries, seconds=seconds, sweeps=self._swept,
-                      candidates=self._largest, notes=self._notes)
+                      candidates=self._largest, notes=notes)
 
     def __enter__(self) -> "Finder":
         return self.start()

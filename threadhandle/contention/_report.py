@@ -11,7 +11,8 @@ import sysconfig
 from dataclasses import asdict, dataclass, field
 
 from threadhandle._threadhandle import _is_immortal
-from threadhandle.contention import _compare, _graph, _peek, _remedies
+from threadhandle.contention import (
+    _compare, _graph, _lines, _peek, _remedies)
 
 # An entry is listed when at least this share of the sweeps saw its
 # refcount change, or threads waiting for its lock, at least MIN_EVENTS
@@ -114,6 +115,9 @@ class Entry:
     remedy_name: str = ""    # the row's name in _remedies (tools read it)
     container_id: int = 0    # id() of what its place read it from
     group: str = ""          # one cause with the entry at this place
+    # The program lines that use it, most sampled first: dicts with file,
+    # line, function, samples, share (see _lines); [] when not known.
+    lines: list = field(default_factory=list)
 
     @property
     def refcount_share(self) -> float:
@@ -272,6 +276,8 @@ class Report:
                          f"{entry.lock_share:>6.1%}  {entry.type} "
                          f"{entry.repr}")
             lines.append(f"{'':>19}at: {entry.where}")
+            lines += [f"{'':>19}line: {_lines.format_line(line)}"
+                      for line in entry.lines]
             if entry.group and first[entry.group] < rank:
                 lines.append(f"{'':>19}do: one cause with "
                              f"#{first[entry.group]} ({entry.group}): its "
@@ -281,6 +287,10 @@ class Report:
         lines.append("refcount: share of sweeps in which the object's shared "
                      "reference count changed; lock: share in which threads "
                      "waited for its lock")
+        if any(entry.lines for entry in top):
+            lines.append("line: a line of the threads' code that uses the "
+                         "object by name, with its share of the sampled "
+                         "stacks on such lines")
         return "\n".join(lines)
 
     def __str__(self) -> str:
