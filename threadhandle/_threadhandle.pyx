@@ -532,9 +532,11 @@ cdef class _Sampler:
     core and sweeps at most `max_rate` times a second.
 
     swap(objects) hands it a new tuple of candidates (None: none) and
-    returns the previous set's counts, (sweeps, changes, locked), changes
-    and locked being lists in the order of that tuple (locked: the reads
-    that found threads parked waiting for the object's lock); sampling is
+    returns the previous set's counts, (sweeps, changes, locked,
+    burst_changes, burst_seconds), lists in the order of that tuple
+    (locked: the reads that found threads parked waiting for the object's
+    lock; burst_*: the changes seen, and the seconds spent, reading the
+    object's count back to back in bursts); sampling is
     then paused until resume(), so that the caller can drop the references it
     took meanwhile without them being counted.  stats() is (sweeps over
     all sets, busy seconds, candidates now); stop() ends the thread.  In

@@ -51,7 +51,8 @@ def sampler(seconds: float, duty: float, result: dict, ids_of=None):
                               remedy=first.remedy,
                               remedy_name=first.remedy_name, id=first.id,
                               repr=first.repr,
-                              share=round(first.score, 4))
+                              share=round(first.score, 4),
+                              estimate=first.estimate)
         except Exception as exc:
             result["error"] = f"{type(exc).__name__}: {exc}"
         finally:

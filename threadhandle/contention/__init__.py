@@ -26,6 +26,19 @@ one thread holds, however often, is no contention; a waiter that gets the
 lock while it spins, before it parks, is not seen).  With a GIL there is
 no such contention, and ``Finder.start()`` raises ``ContentionUnavailable``.
 
+Ranking: by an estimate of the share of the threads' time each object's
+contention costs (``Entry.estimate``; "~35% of the 2 threads' time"), not
+by the share of sweeps, which saturates at one change per sweep.  After
+each sweep the sampling thread reads, in turn, the counts of the
+candidates with traffic back to back for some microseconds (a burst) and
+counts the changes: their rate, times a measured cost per change
+(``_cost.SECONDS_PER_CHANGE``), plus the time threads wait parked on the
+object's lock, over the threads' time (the process's CPU time less the
+finder's, over the sampled window).  Rough, within a factor of 2 or 3 (the
+formula and what it misses: ``threadhandle/contention/_cost.py``); an
+entry below ``_cost.SMALL`` (2%) of the threads' time, or with no estimate,
+is listed below the line.
+
 Candidates: by default every object reachable from the modules, the
 calling thread's frames and the running threads' targets (what the GC tracks, and the objects they refer to that it
 does not: floats, strings, bytes, arrays, other C objects), minus immortal
@@ -81,6 +94,7 @@ import warnings
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 
 from threadhandle._threadhandle import _SAMPLER_AVAILABLE, _Sampler
+from threadhandle.contention import _cost
 from threadhandle.contention._graph import (
     find_places, gather, short_repr)
 from threadhandle.contention._remedies import group_joint_causes
@@ -235,9 +249,11 @@ def _gil_enabled() -> bool:
     return check() if check is not None else True
 
 
-# Per candidate: [type, sweeps, changes, locked, info]; info is (repr,
-# where, kind, facts, id of the place's container) once described.
-_TYPE, _SWEEPS, _CHANGES, _LOCKED, _INFO = range(5)
+# Per candidate: [type, sweeps, changes, locked, info, burst changes,
+# burst seconds]; info is (repr, where, kind, facts, id of the place's
+# container) once described.
+_TYPE, _SWEEPS, _CHANGES, _LOCKED, _INFO, _BURST_CHANGES, _BURST_SECONDS = (
+    range(7))
 
 
 class Finder:
@@ -288,6 +304,13 @@ class Finder:
         self._started = 0.0
         self._swept = 0            # sweeps of finished sets
         self._largest = 0          # the largest set of candidates
+        # The process's CPU time at the start and at the last count, and
+        # the finder's own (its Python thread's; the sampler's busy time):
+        # what is left is the threads' time the estimates are shares of.
+        self._cpu_started = self._cpu_counted = 0.0
+        self._counted = 0.0        # time.monotonic() at the last count
+        self._loop_cpu = 0.0
+        self._sampler_busy = 0.0
         self.report = None
 
     # --- the finder's own objects are never candidates
@@ -319,7 +342,8 @@ class Finder:
             with self._lock:
                 self._install(self._candidates())
             # Sampling time: from the first set of candidates on.
-            self._started = time.monotonic()
+            self._started = self._counted = time.monotonic()
+            self._cpu_started = self._cpu_counted = time.process_time()
             self._done = _thread.allocate_lock()
             self._done.acquire()
             self._thread = _start_thread(self._run)
@@ -364,19 +388,27 @@ class Finder:
     def _take_counts(self) -> None:
         """Pause the sampler, add the current set's counts to the records
         and describe the new leaders while the objects are held."""
+        cpu, now = time.process_time(), time.monotonic()
         counts = self._sampler.swap(None)
         if counts is None:
             return
-        sweeps, changes, locked = counts
+        self._cpu_counted, self._counted = cpu, now
+        self._sampler_busy = self._sampler.stats()[1]
+        sweeps, changes, locked, burst_changes, burst_seconds = counts
         self._swept += sweeps
         records = self._records
-        for obj, change, lock in zip(self._current, changes, locked):
+        for obj, change, lock, burst, burst_time in zip(
+                self._current, changes, locked, burst_changes,
+                burst_seconds):
             record = records.get(id(obj))
             if record is None or record[_TYPE] is not type(obj):
-                record = records[id(obj)] = [type(obj), 0, 0, 0, None]
+                record = records[id(obj)] = [type(obj), 0, 0, 0, None, 0,
+                                             0.0]
             record[_SWEEPS] += sweeps
             record[_CHANGES] += change
             record[_LOCKED] += lock
+            record[_BURST_CHANGES] += burst
+            record[_BURST_SECONDS] += burst_time
         self._describe_leaders()
 
     def _describe_leaders(self) -> None:
@@ -384,7 +416,7 @@ class Finder:
             (key for key, record in self._records.items()
              if record[_SWEEPS] and (record[_CHANGES] + record[_LOCKED])
              >= max(THRESHOLD * record[_SWEEPS], MIN_EVENTS)),
-            key=lambda key: -_score(self._records[key]))[:2 * self._top]
+            key=lambda key: _rank(self._records[key]))[:2 * self._top]
         wanted = {key for key in ranked if self._records[key][_INFO] is None}
         if not wanted:
             return
@@ -466,6 +498,13 @@ class Finder:
     def _loop(self) -> None:
         # time.sleep, not an Event: waiting on one allocates a lock each
         # time, traffic on the lock type the report would show.
+        cpu = time.thread_time()
+        try:
+            self._sample_until_stopped()
+        finally:
+            self._loop_cpu = time.thread_time() - cpu
+
+    def _sample_until_stopped(self) -> None:
         last_refresh = last_progress = time.monotonic()
         while not self._stopping:
             time.sleep(_TICK)
@@ -528,7 +567,18 @@ class Finder:
                 self._records = {}
         return self.report
 
+    def _threads_time(self) -> float:
+        """The threads' time per second from start to the last count: the
+        process's CPU time less the finder's, plus the time threads spent
+        parked on the locks of the objects sampled."""
+        window = self._counted - self._started
+        cpu = (self._cpu_counted - self._cpu_started - self._loop_cpu
+               - self._sampler_busy)
+        waits = sum(_lock_share(record) for record in self._records.values())
+        return _cost.threads_time(cpu, window, waits)
+
     def _make_report(self, seconds: float) -> Report:
+        threads = self._threads_time()
         entries = []
         for key, record in self._records.items():
             if record[_INFO] is None:
@@ -538,14 +588,22 @@ class Finder:
                 type=facts.type_name, repr=text, where=where, kind=kind,
                 sweeps=record[_SWEEPS], refcount_changes=record[_CHANGES],
                 lock_held=record[_LOCKED], remedy="",
-                facts=facts.to_dict(), id=key, container_id=container_id)
+                facts=facts.to_dict(), id=key, container_id=container_id,
+                change_rate=_change_rate(record),
+                burst_seconds=record[_BURST_SECONDS])
+            if entry.burst_seconds or entry.lock_held:
+                entry.estimate = _cost.estimate(
+                    entry.change_rate, entry.lock_share, threads)
             chosen = remedy(entry.facts, kind, where, entry.cause)
             entry.remedy, entry.remedy_name = chosen.text, chosen.name
             entries.append(entry)
-        entries.sort(key=lambda entry: -entry.score)
+        # By estimated cost; the unknown and the equal by share of sweeps.
+        entries.sort(key=lambda entry: (-(entry.estimate or 0.0),
+                                        -entry.score))
         group_joint_causes(entries)
         return Report(entries=entries, seconds=seconds, sweeps=self._swept,
-                      candidates=self._largest, notes=self._notes)
+                      candidates=self._largest, notes=self._notes,
+                      threads=threads)
 
     def __enter__(self) -> "Finder":
         return self.start()
@@ -570,6 +628,23 @@ def _is_extension(name: str) -> bool:
 
 def _score(record: list) -> float:
     return (record[_CHANGES] + record[_LOCKED]) / record[_SWEEPS]
+
+
+def _change_rate(record: list) -> float:
+    """Changes of its shared count per second, in the bursts."""
+    seconds = record[_BURST_SECONDS]
+    return record[_BURST_CHANGES] / seconds if seconds else 0.0
+
+
+def _lock_share(record: list) -> float:
+    return record[_LOCKED] / record[_SWEEPS] if record[_SWEEPS] else 0.0
+
+
+def _rank(record: list) -> tuple:
+    """Sort key, the costliest first: thread-seconds per second its
+    contention costs, then share of sweeps."""
+    return (-_cost.cost(_change_rate(record), _lock_share(record)),
+            -_score(record))
 
 
 def sample(seconds: float = 2.0, objects=None, **options) -> Report:
