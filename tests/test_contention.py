@@ -407,11 +407,13 @@ def test_the_estimate_ranks_dense_traffic_above_rare_traffic():
 
     def found(report):
         known = estimates(report)
-        return (known.get(hammered) is not None and rare in known
+        return (known.get(hammered) and rare in known
                 and first_where(report) == hammered)
 
+    # A burst sees changes only while a thread of the program runs on
+    # another core: on a busy machine some windows see none (then retried).
     report = hammer(hold_rare_half_the_time, found=found,
-                    objects=[RARE, HAMMERED])
+                    objects=[RARE, HAMMERED], attempts=5)
     check_findings()
     known = estimates(report)
     assert known.get(hammered) is not None and rare in known, str(report)

@@ -19,7 +19,8 @@ time": about what removing it would give back.  Rough, within a factor of
 2 or 3: one measured cost per change stands for every kind of reference
 traffic, a burst that misses a change made and undone between two of its
 reads undercounts the densest traffic, and on a machine whose cores are
-all busy a burst runs in place of one of the program's threads.  It ranks
+all busy (other processes' threads too) a burst sees changes only while
+a thread of the program runs on another core, so rates read low.  It ranks
 well (a count changed millions of times a second against one changed now
 and then); two entries within a factor of 2 of each other may swap.
 """
@@ -30,10 +31,15 @@ from __future__ import annotations
 # bursts count changes: two threads read one dict (each call takes and
 # drops a reference) against each thread reading its own; the threads'
 # extra time per second over the changes per second the bursts saw.
-# Measured by `python -P benchmarks/contention_cost.py --per-change` on
-# 3.14t, this project's 2-vCPU machine, 2026-12-07: see
-# docs/guide.md ("Find what contends") for the figures.
-SECONDS_PER_CHANGE = 60e-9
+# Measured by `python -P benchmarks/contention_cost.py --per-change
+# --seconds 2 --rounds 3` on 3.14t, this project's 2-vCPU machine shared
+# with other jobs (load 4.4-5.4), 2026-12-07: 568, 590 and 279 ns a change
+# for the dict (the threads 22-31% slower than with own copies), 105, 1450
+# and 244 ns for a float read the same way; 400 ns, the median of the six,
+# rounded.  On a busy machine the threads run less often during a burst,
+# so a burst sees fewer changes and each one seems to cost more: read the
+# figure as good to a factor of 2.
+SECONDS_PER_CHANGE = 400e-9
 
 # An entry whose estimate is below this share of the threads' time is
 # listed below the line: fixing it would give back little.
