@@ -80,6 +80,7 @@ def percent(value: float | None) -> str:
 
 
 def threads_text(threads: float) -> str:
-    """'the 2 threads'' for threads' time per second ~2."""
-    count = max(1, round(threads))
-    return "the thread's" if count == 1 else f"the {count} threads'"
+    """'the 2 threads'' for threads' time per second ~2; 'the threads''
+    below 1.5 (one busy thread, or several that had little CPU)."""
+    count = round(threads)
+    return f"the {count} threads'" if count >= 2 else "the threads'"

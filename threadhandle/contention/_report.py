@@ -339,5 +339,5 @@ def _rate(entry: Entry) -> str:
 def _count(rate: float) -> str:
     for factor, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if rate >= factor:
-            return f"{rate / factor:.1f}{unit}"
+            return f"{rate / factor:.3g}{unit}"
     return f"{rate:.0f}"
