@@ -37,18 +37,22 @@ import threading
 import time
 
 
-def sweeps_per_second(count: int, seconds: float, **settings) -> float:
+def sweeps_per_second(count: int, seconds: float, duty: float | None = None,
+                      rate: float | None = None) -> float:
+    """Sweeps per second over `count` candidates (the finder's defaults
+    for duty and rate unless given)."""
     from threadhandle._threadhandle import _Sampler
+    from threadhandle.contention import _options
     # A mix of small objects, made as a program would make them.
     objects = tuple({"k": i} if i % 3 == 0 else [i] if i % 3 == 1
                     else float(i) + 0.5 for i in range(count))
-    sampler = _Sampler(settings.get("duty", 0.1),
-                       settings.get("rate", 2000.0))
+    sampler = _Sampler(_options.DUTY.default if duty is None else duty,
+                       _options.RATE.default if rate is None else rate)
     sampler.start()
     sampler.swap(objects)
     sampler.resume()
     time.sleep(seconds)
-    sweeps = sampler.swap(None)[0]
+    sweeps = sampler.swap(None).sweeps
     sampler.stop()
     return sweeps / seconds
 

@@ -5,6 +5,7 @@ reports bad input in one line.
 
 Each sampling test runs two threads for about a second.  On a GIL build
 only the message that there is nothing to find is tested."""
+import inspect
 import json
 import sys
 import textwrap
@@ -485,6 +486,51 @@ def test_bad_options():
         contention.Finder(duty=1.5)
     with pytest.raises(ValueError):
         contention.sample(0)
+
+
+def test_each_option_is_defined_once():
+    # The API (Finder, sample) and the command line read each default from
+    # _options; sample() names its arguments.
+    from threadhandle.contention import _options
+    from threadhandle.contention.__main__ import parse_args
+    args = parse_args(["script.py"])
+    finder = inspect.signature(contention.Finder).parameters
+    sample = inspect.signature(contention.sample).parameters
+    assert not [parameter for parameter in sample.values()
+                if parameter.kind is inspect.Parameter.VAR_KEYWORD]
+    for option in _options.OPTIONS:
+        assert getattr(args, option.name) == option.default
+        assert finder[option.name].default == option.default
+        assert sample[option.name].default == option.default
+        assert sample[option.name].kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(ValueError, match="rate must be > 0 and <= 1,000,000"):
+        contention.Finder(rate=2e6)
+    with pytest.raises(TypeError):
+        contention.sample(0.1, duration=1)
+
+
+@needs_free_threading
+def test_the_sampler_hands_back_named_records():
+    from threadhandle._threadhandle import _Sampler
+    sampler = _Sampler(1.0, 1e6)
+    sampler.start()
+    try:
+        sampler.swap((HAMMERED, QUIET))
+        sampler.resume()
+        deadline = time.monotonic() + 30
+        while sampler.stats().sweeps < 3 and time.monotonic() < deadline:
+            HAMMERED[5]
+            time.sleep(0.001)
+        stats = sampler.stats()
+        counts = sampler.swap(None)
+    finally:
+        sampler.stop()
+    assert stats.sweeps == stats[0] >= 3
+    assert stats.busy_seconds > 0 and stats.candidates == 2
+    assert counts.sweeps == counts[0] >= 1
+    for name in ("changes", "locked", "burst_changes", "burst_seconds"):
+        assert len(getattr(counts, name)) == 2, name
+    assert sampler.swap(None) is None
 
 
 @pytest.mark.skipif(not GIL, reason="a GIL build")

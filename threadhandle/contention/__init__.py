@@ -17,9 +17,9 @@ or from Python (tests, notebooks)::
 How: in a free-threaded build (3.13t, 3.14t, 3.15t) only threads other than an
 object's owner touch its shared reference count (``ob_ref_shared`` in the
 object's header), and a reference taken and dropped moves it and moves it
-back.  A sampling thread (``threadhandle/sampler.c``, detached from the
-interpreter) reads that count and the object's lock (``ob_mutex``) over and
-over, for every candidate; an object whose count keeps changing between
+back.  A sampling thread (``threadhandle/contention/_sampler.c``, detached
+from the interpreter) reads that count and the object's lock (``ob_mutex``)
+over and over, for every candidate; an object whose count keeps changing between
 reads is under cross-thread reference-count traffic, one whose lock often
 has threads parked waiting for it is written by threads at once (a lock
 one thread holds, however often, is no contention; a waiter that gets the
@@ -73,9 +73,11 @@ unloaded), and the reprs in the report are the finder's own (the type and
 address for anything but numbers, strings, bytes and the builtin
 containers of those).
 
-The defaults: ``DEFAULT_CAP`` candidates at most, ``DEFAULT_REFRESH``
-seconds between gatherings, ``DEFAULT_DUTY`` of one core and
-``DEFAULT_RATE`` sweeps a second at most; an object is reported from
+The defaults (each option is defined once, in ``_options``, for the API
+and the command line): ``DEFAULT_CAP`` candidates at most,
+``DEFAULT_REFRESH`` seconds between gatherings, ``DEFAULT_DUTY`` of one
+core, ``DEFAULT_RATE`` sweeps a second at most and ``DEFAULT_TOP`` entries
+described; an object is reported from
 ``THRESHOLD`` (a share of the sweeps) with at least 10 changes or reads
 that found threads waiting for its lock.
 """
@@ -94,7 +96,7 @@ import warnings
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 
 from threadhandle._threadhandle import _SAMPLER_AVAILABLE, _Sampler
-from threadhandle.contention import _cost
+from threadhandle.contention import _cost, _options
 from threadhandle.contention._graph import (
     find_places, gather, short_repr)
 from threadhandle.contention._remedies import group_joint_causes
@@ -103,12 +105,14 @@ from threadhandle.contention._report import (
 
 __all__ = ["sample", "Finder", "Report", "Entry", "ContentionUnavailable",
            "DEFAULT_CAP", "DEFAULT_DUTY", "DEFAULT_RATE", "DEFAULT_REFRESH",
-           "THRESHOLD"]
+           "DEFAULT_TOP", "THRESHOLD"]
 
-DEFAULT_CAP = 100_000
-DEFAULT_DUTY = 0.1
-DEFAULT_RATE = 2000.0
-DEFAULT_REFRESH = 2.0
+# Each option's default, limits and meaning: _options.
+DEFAULT_CAP = _options.CAP.default
+DEFAULT_DUTY = _options.DUTY.default
+DEFAULT_RATE = _options.RATE.default
+DEFAULT_REFRESH = _options.REFRESH.default
+DEFAULT_TOP = _options.TOP.default
 # The idents of the finder's threads (the sampling loop's, the CLI's
 # timer): their objects and frames are not looked at.  They are threads of
 # the _thread module, which threading never lists, so that a program's
@@ -249,11 +253,40 @@ def _gil_enabled() -> bool:
     return check() if check is not None else True
 
 
-# Per candidate: [type, sweeps, changes, locked, info, burst changes,
-# burst seconds]; info is (repr, where, kind, facts, id of the place's
-# container) once described.
-_TYPE, _SWEEPS, _CHANGES, _LOCKED, _INFO, _BURST_CHANGES, _BURST_SECONDS = (
-    range(7))
+class _Record:
+    """What was counted of one candidate (by id) over the sets it was in;
+    info is (repr, where, kind, facts, id of the place's container) once
+    described."""
+
+    __slots__ = ("type", "sweeps", "changes", "locked", "burst_changes",
+                 "burst_seconds", "info")
+
+    def __init__(self, kind: type) -> None:
+        self.type = kind
+        self.sweeps = self.changes = self.locked = self.burst_changes = 0
+        self.burst_seconds = 0.0
+        self.info = None
+
+    @property
+    def share(self) -> float:
+        """Share of sweeps with its count changed or threads waiting for
+        its lock."""
+        return (self.changes + self.locked) / self.sweeps
+
+    @property
+    def lock_share(self) -> float:
+        return self.locked / self.sweeps if self.sweeps else 0.0
+
+    @property
+    def change_rate(self) -> float:
+        """Changes of its shared count per second, in the bursts."""
+        seconds = self.burst_seconds
+        return self.burst_changes / seconds if seconds else 0.0
+
+    def rank(self) -> tuple:
+        """Sort key, the costliest first: thread-seconds per second its
+        contention costs, then share of sweeps."""
+        return (-_cost.cost(self.change_rate, self.lock_share), -self.share)
 
 
 class Finder:
@@ -273,19 +306,13 @@ class Finder:
     def __init__(self, objects=None, *, cap: int = DEFAULT_CAP,
                  refresh: float = DEFAULT_REFRESH,
                  duty: float = DEFAULT_DUTY, rate: float = DEFAULT_RATE,
-                 top: int = 10,
+                 top: int = DEFAULT_TOP,
                  progress=None) -> None:
-        if cap < 1:
-            raise ValueError("cap must be at least 1")
-        if not refresh > 0:
-            raise ValueError("refresh must be > 0 seconds")
-        if not 0 < duty <= 1:
-            raise ValueError("duty must be > 0 and <= 1 (a fraction of one "
-                             "core)")
-        if not 0 < rate <= 1e6:
-            raise ValueError("rate must be > 0 and <= 1e6 sweeps a second")
-        if top < 1:
-            raise ValueError("top must be at least 1")
+        for option, value in ((_options.CAP, cap),
+                              (_options.REFRESH, refresh),
+                              (_options.DUTY, duty), (_options.RATE, rate),
+                              (_options.TOP, top)):
+            option.check(value)
         self._objects = None if objects is None else tuple(objects)
         self._cap, self._interval, self._duty = cap, refresh, duty
         self._rate = rate
@@ -393,31 +420,30 @@ class Finder:
         if counts is None:
             return
         self._cpu_counted, self._counted = cpu, now
-        self._sampler_busy = self._sampler.stats()[1]
-        sweeps, changes, locked, burst_changes, burst_seconds = counts
+        self._sampler_busy = self._sampler.stats().busy_seconds
+        sweeps = counts.sweeps
         self._swept += sweeps
         records = self._records
         for obj, change, lock, burst, burst_time in zip(
-                self._current, changes, locked, burst_changes,
-                burst_seconds):
+                self._current, counts.changes, counts.locked,
+                counts.burst_changes, counts.burst_seconds):
             record = records.get(id(obj))
-            if record is None or record[_TYPE] is not type(obj):
-                record = records[id(obj)] = [type(obj), 0, 0, 0, None, 0,
-                                             0.0]
-            record[_SWEEPS] += sweeps
-            record[_CHANGES] += change
-            record[_LOCKED] += lock
-            record[_BURST_CHANGES] += burst
-            record[_BURST_SECONDS] += burst_time
+            if record is None or record.type is not type(obj):
+                record = records[id(obj)] = _Record(type(obj))
+            record.sweeps += sweeps
+            record.changes += change
+            record.locked += lock
+            record.burst_changes += burst
+            record.burst_seconds += burst_time
         self._describe_leaders()
 
     def _describe_leaders(self) -> None:
         ranked = sorted(
             (key for key, record in self._records.items()
-             if record[_SWEEPS] and (record[_CHANGES] + record[_LOCKED])
-             >= max(THRESHOLD * record[_SWEEPS], MIN_EVENTS)),
-            key=lambda key: _rank(self._records[key]))[:2 * self._top]
-        wanted = {key for key in ranked if self._records[key][_INFO] is None}
+             if record.sweeps and (record.changes + record.locked)
+             >= max(THRESHOLD * record.sweeps, MIN_EVENTS)),
+            key=lambda key: self._records[key].rank())[:2 * self._top]
+        wanted = {key for key in ranked if self._records[key].info is None}
         if not wanted:
             return
         targets = {id(obj): obj for obj in self._current if id(obj) in wanted}
@@ -425,7 +451,7 @@ class Finder:
         places = find_places(targets, self._skip_threads(), own)
         for key, obj in targets.items():
             text, kind, container = places[key]
-            self._records[key][_INFO] = (
+            self._records[key].info = (
                 short_repr(obj), text, kind, Facts.of(obj, text),
                 0 if container is None else id(container))
         targets.clear()
@@ -434,7 +460,7 @@ class Finder:
         """Drop the records of objects that showed nothing: only those
         with traffic are kept once they leave the candidates."""
         self._records = {key: record for key, record in self._records.items()
-                         if record[_CHANGES] or record[_LOCKED]}
+                         if record.changes or record.locked}
 
     def _refresh(self) -> None:
         with self._lock:
@@ -524,9 +550,10 @@ class Finder:
                 last_refresh = time.monotonic()
             if self._progress is not None and now - last_progress >= 1.0:
                 last_progress = now
-                sweeps, busy, size = self._sampler.stats()
+                stats = self._sampler.stats()
                 elapsed = now - self._started
-                self._progress(elapsed, sweeps / max(elapsed, 1e-9), size)
+                self._progress(elapsed, stats.sweeps / max(elapsed, 1e-9),
+                               stats.candidates)
 
     def stop(self) -> Report:
         """Stop sampling, drop every reference the finder holds and return
@@ -552,9 +579,10 @@ class Finder:
                                    self._ended - self._started)
                 seconds = (self._ended or time.monotonic()) - self._started
                 if self._progress is not None:
-                    sweeps, _, size = self._sampler.stats()
-                    self._progress(seconds, sweeps / max(seconds, 1e-9),
-                                   size)
+                    stats = self._sampler.stats()
+                    self._progress(seconds,
+                                   stats.sweeps / max(seconds, 1e-9),
+                                   stats.candidates)
                 try:
                     self._take_counts()
                 finally:
@@ -574,23 +602,23 @@ class Finder:
         window = self._counted - self._started
         cpu = (self._cpu_counted - self._cpu_started - self._loop_cpu
                - self._sampler_busy)
-        waits = sum(_lock_share(record) for record in self._records.values())
+        waits = sum(record.lock_share for record in self._records.values())
         return _cost.threads_time(cpu, window, waits)
 
     def _make_report(self, seconds: float) -> Report:
         threads = self._threads_time()
         entries = []
         for key, record in self._records.items():
-            if record[_INFO] is None:
+            if record.info is None:
                 continue
-            text, where, kind, facts, container_id = record[_INFO]
+            text, where, kind, facts, container_id = record.info
             entry = Entry(
                 type=facts.type_name, repr=text, where=where, kind=kind,
-                sweeps=record[_SWEEPS], refcount_changes=record[_CHANGES],
-                lock_held=record[_LOCKED], remedy="",
+                sweeps=record.sweeps, refcount_changes=record.changes,
+                lock_held=record.locked, remedy="",
                 facts=facts.to_dict(), id=key, container_id=container_id,
-                change_rate=_change_rate(record),
-                burst_seconds=record[_BURST_SECONDS])
+                change_rate=record.change_rate,
+                burst_seconds=record.burst_seconds)
             if entry.burst_seconds or entry.lock_held:
                 entry.estimate = _cost.estimate(
                     entry.change_rate, entry.lock_share, threads)
@@ -626,34 +654,17 @@ def _is_extension(name: str) -> bool:
     return type(origin) is str and origin.endswith(tuple(EXTENSION_SUFFIXES))
 
 
-def _score(record: list) -> float:
-    return (record[_CHANGES] + record[_LOCKED]) / record[_SWEEPS]
-
-
-def _change_rate(record: list) -> float:
-    """Changes of its shared count per second, in the bursts."""
-    seconds = record[_BURST_SECONDS]
-    return record[_BURST_CHANGES] / seconds if seconds else 0.0
-
-
-def _lock_share(record: list) -> float:
-    return record[_LOCKED] / record[_SWEEPS] if record[_SWEEPS] else 0.0
-
-
-def _rank(record: list) -> tuple:
-    """Sort key, the costliest first: thread-seconds per second its
-    contention costs, then share of sweeps."""
-    return (-_cost.cost(_change_rate(record), _lock_share(record)),
-            -_score(record))
-
-
-def sample(seconds: float = 2.0, objects=None, **options) -> Report:
+def sample(seconds: float = 2.0, objects=None, *, cap: int = DEFAULT_CAP,
+           refresh: float = DEFAULT_REFRESH, duty: float = DEFAULT_DUTY,
+           rate: float = DEFAULT_RATE, top: int = DEFAULT_TOP,
+           progress=None) -> Report:
     """Sample the running program for `seconds` (other threads keep
-    running; the calling thread sleeps) and return the Report.  Options as
-    for Finder."""
+    running; the calling thread sleeps) and return the Report.  The other
+    arguments as for Finder."""
     if not seconds > 0:
         raise ValueError("seconds must be > 0")
-    finder = Finder(objects, **options).start()
+    finder = Finder(objects, cap=cap, refresh=refresh, duty=duty, rate=rate,
+                    top=top, progress=progress).start()
     try:
         time.sleep(seconds)
     finally:

@@ -5,7 +5,7 @@ ranks its entries by.
 
 - change_rate: changes of the object's shared reference count per second,
   as the sampler's bursts count them (its count read back to back for some
-  microseconds at a time: threadhandle/sampler.c);
+  microseconds at a time: threadhandle/contention/_sampler.c);
 - SECONDS_PER_CHANGE: the threads' time one such change costs, measured
   (below);
 - lock_share: the share of sweeps that found threads parked on its lock,

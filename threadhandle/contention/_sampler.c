@@ -21,7 +21,12 @@
  *
  * Free-threaded builds only (the fields exist nowhere else); elsewhere
  * th_sampler_new() fails with a clear message.  threadhandle.contention
- * drives it (picking candidates, the report).
+ * drives it (picking candidates, the report), through _Sampler in
+ * _threadhandle.pyx: this file lives next to the finder, and is compiled
+ * into the package's one extension (setup.py), as the handle's files are.
+ * Its results are named records (structseqs, made by th_sampler_init()):
+ * SamplerCounts from th_sampler_swap(), SamplerStats from
+ * th_sampler_stats().
  *
  * The sampling thread is a plain OS thread, never attached to the
  * interpreter: it calls no Python API, so it never holds up a
@@ -51,6 +56,82 @@
  * them.
  */
 #include "handle.h"
+
+/* The records the sampler hands back (all builds: the GIL build's stats
+ * are zeros of the same kind). */
+static PyTypeObject *counts_type;
+static PyTypeObject *stats_type;
+
+static PyStructSequence_Field counts_fields[] = {
+    {"sweeps", "full sweeps counted over the set"},
+    {"changes", "per candidate, in the set's order: sweeps that found its "
+                "shared reference count changed since the previous one"},
+    {"locked", "per candidate: sweeps that found threads parked waiting "
+               "for its lock"},
+    {"burst_changes", "per candidate: changes of its shared count seen in "
+                      "bursts (its count read back to back)"},
+    {"burst_seconds", "per candidate: seconds of bursts on it"},
+    {NULL, NULL},
+};
+
+static PyStructSequence_Desc counts_desc = {
+    "threadhandle._threadhandle.SamplerCounts",
+    "What the sampler counted over one set of candidates (returned by "
+    "_Sampler.swap()).",
+    counts_fields, 5,
+};
+
+static PyStructSequence_Field stats_fields[] = {
+    {"sweeps", "sweeps over every set so far"},
+    {"busy_seconds", "seconds the sampling thread spent sweeping and in "
+                     "bursts"},
+    {"candidates", "the size of the current set"},
+    {NULL, NULL},
+};
+
+static PyStructSequence_Desc stats_desc = {
+    "threadhandle._threadhandle.SamplerStats",
+    "The sampler's progress (returned by _Sampler.stats()).",
+    stats_fields, 3,
+};
+
+int
+th_sampler_init(void)
+{
+    counts_type = PyStructSequence_NewType(&counts_desc);
+    if (counts_type == NULL) {
+        return -1;
+    }
+    stats_type = PyStructSequence_NewType(&stats_desc);
+    return stats_type == NULL ? -1 : 0;
+}
+
+/* A SamplerStats record. */
+static PyObject *
+make_stats(unsigned long long sweeps, double busy, Py_ssize_t size)
+{
+    PyObject *record = PyStructSequence_New(stats_type);
+    if (record == NULL) {
+        return NULL;
+    }
+    PyObject *values[3] = {
+        PyLong_FromUnsignedLongLong(sweeps), PyFloat_FromDouble(busy),
+        PyLong_FromSsize_t(size),
+    };
+    for (int i = 0; i < 3; i++) {
+        if (values[i] == NULL) {
+            for (int j = 0; j < 3; j++) {
+                Py_XDECREF(values[j]);
+            }
+            Py_DECREF(record);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        PyStructSequence_SetItem(record, i, values[i]);
+    }
+    return record;
+}
 
 #if defined(Py_GIL_DISABLED) && !defined(_WIN32)
 #  define TH_SAMPLER_AVAILABLE 1
@@ -393,8 +474,8 @@ counts_list(const void *values, Py_ssize_t n, int ns)
     return list;
 }
 
-/* (sweeps, [changes...], [parked...], [burst changes...], [burst
- * seconds...]) of a set the sampler no longer uses; None for no set. */
+/* The SamplerCounts of a set the sampler no longer uses (lists in the
+ * set's order); None for no set. */
 static PyObject *
 set_counts(candidate_set *set)
 {
@@ -402,20 +483,27 @@ set_counts(candidate_set *set)
         Py_RETURN_NONE;
     }
     Py_ssize_t n = set->size;
-    PyObject *changes = counts_list(set->changes, n, 0);
-    PyObject *parked = counts_list(set->parked, n, 0);
-    PyObject *burst_changes = counts_list(set->burst_changes, n, 0);
-    PyObject *burst_seconds = counts_list(set->burst_ns, n, 1);
-    if (changes == NULL || parked == NULL || burst_changes == NULL
-        || burst_seconds == NULL) {
-        Py_XDECREF(changes);
-        Py_XDECREF(parked);
-        Py_XDECREF(burst_changes);
-        Py_XDECREF(burst_seconds);
-        return NULL;
+    PyObject *values[5] = {
+        PyLong_FromUnsignedLongLong(set->sweeps),
+        counts_list(set->changes, n, 0),
+        counts_list(set->parked, n, 0),
+        counts_list(set->burst_changes, n, 0),
+        counts_list(set->burst_ns, n, 1),
+    };
+    PyObject *record = PyStructSequence_New(counts_type);
+    for (int i = 0; i < 5; i++) {
+        if (values[i] == NULL || record == NULL) {
+            for (int j = 0; j < 5; j++) {
+                Py_XDECREF(values[j]);
+            }
+            Py_XDECREF(record);
+            return NULL;
+        }
     }
-    return Py_BuildValue("(KNNNN)", (unsigned long long)set->sweeps,
-                         changes, parked, burst_changes, burst_seconds);
+    for (int i = 0; i < 5; i++) {
+        PyStructSequence_SetItem(record, i, values[i]);
+    }
+    return record;
 }
 
 th_sampler *
@@ -523,7 +611,7 @@ th_sampler_stats(th_sampler *s)
     double busy = (double)s->busy_ns / 1e9;
     Py_ssize_t size = s->set ? s->set->size : 0;
     unlock_attach(s, tstate);
-    return Py_BuildValue("(Kdn)", sweeps, busy, size);
+    return make_stats(sweeps, busy, size);
 }
 
 void
@@ -608,7 +696,7 @@ PyObject *
 th_sampler_stats(th_sampler *s)
 {
     (void)s;
-    return Py_BuildValue("(Kdn)", 0ULL, 0.0, (Py_ssize_t)0);
+    return make_stats(0, 0.0, 0);
 }
 
 void
