@@ -6,9 +6,12 @@ import sys
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
+# Below threadhandle/: the handle's files, and the finder's sampling thread
+# next to the finder (compiled into the same extension: it reads no state
+# of its own module, and one extension keeps one build and one import).
 C_SOURCES = [
     "handles.c", "lookup.c", "attributes.c", "forward.c", "install.c",
-    "local.c", "immortal.c", "sampler.c",
+    "local.c", "immortal.c", "contention/_sampler.c",
 ]
 HEADERS = ["handle.h", "compat.h", "internals.h"]
 

@@ -5,6 +5,7 @@ reports bad input in one line.
 
 Each sampling test runs two threads for about a second.  On a GIL build
 only the message that there is nothing to find is tested."""
+import inspect
 import json
 import sys
 import textwrap
@@ -375,6 +376,109 @@ def test_named_objects_only():
         f"{__name__}.HAMMERED"]
 
 
+RARE = {i: i for i in range(100)}
+
+
+def hold_rare(rare=RARE):
+    for _ in range(1000):
+        read_hammered()
+
+
+def hold_rare_half_the_time():
+    # Holds a reference to RARE half the time, in turns of 1000 reads of
+    # HAMMERED, whose count moves at every read: RARE's count is taken
+    # and dropped ~10^4 times a second, HAMMERED's ~10^7.
+    hold_rare()
+    for _ in range(1000):
+        read_hammered()
+
+
+def estimates(report):
+    """{where: estimate} of the entries listed."""
+    return {entry.where: entry.estimate for entry in report.top(50)}
+
+
+@needs_free_threading
+def test_the_estimate_ranks_dense_traffic_above_rare_traffic():
+    # Both counts change in most sweeps (their shares of sweeps are alike:
+    # a sweep sees a count that changed, not how often), but HAMMERED's
+    # changes some hundred times as often: its estimated cost must lead,
+    # by far, and RARE's be small.
+    hammered, rare = f"{__name__}.HAMMERED", f"{__name__}.RARE"
+
+    def found(report):
+        known = estimates(report)
+        return (known.get(hammered) and rare in known
+                and first_where(report) == hammered)
+
+    # A burst sees changes only while a thread of the program runs on
+    # another core: on a busy machine some windows see none (then retried).
+    report = hammer(hold_rare_half_the_time, found=found,
+                    objects=[RARE, HAMMERED], attempts=5)
+    check_findings()
+    known = estimates(report)
+    assert known.get(hammered) is not None and rare in known, str(report)
+    assert first_where(report) == hammered, str(report)
+    assert known[hammered] > 10 * (known[rare] or 0.0), str(report)
+    entries = by_where(report)
+    assert entries[rare].small and not entries[hammered].small, str(report)
+    assert entries[hammered].change_rate > 10 * entries[rare].change_rate
+    assert report.threads > 0
+    text = str(report)
+    assert text.index(hammered) < text.index("below the line") < text.index(
+        rare), text
+    assert "threads' time" in text or "thread's time" in text
+
+
+def made_report(estimates_by_where, threads=2.0):
+    """A report with one dict entry per (where, estimate), as the finder
+    would rank them (no sampling)."""
+    entries = [
+        contention.Entry(
+            type="dict", repr="{}", where=where, kind="global", sweeps=1000,
+            refcount_changes=500, lock_held=0, remedy="do this",
+            change_rate=0.0 if estimate is None else estimate * 1e7,
+            burst_seconds=0.0 if estimate is None else 0.01,
+            estimate=estimate)
+        for where, estimate in estimates_by_where]
+    return contention.Report(entries=entries, seconds=1.0, sweeps=1000,
+                             candidates=len(entries), notes=[],
+                             threads=threads)
+
+
+def test_small_estimates_are_listed_below_the_line():
+    report = made_report([("m.BIG", 0.35), ("m.SMALL", 0.004),
+                          ("m.UNKNOWN", None)])
+    text = report.format()
+    line = text.index("below the line")
+    assert text.index("m.BIG") < line < text.index("m.SMALL") < text.index(
+        "m.UNKNOWN"), text
+    assert "~35% of the 2 threads' time" in text, text
+    assert [entry.small for entry in report.top()] == [False, True, True]
+    # Nothing below the line: no line.
+    assert "below the line" not in made_report([("m.BIG", 0.35)]).format()
+
+
+def test_the_estimate_survives_json(tmp_path):
+    report = made_report([("m.BIG", 0.35), ("m.UNKNOWN", None)], threads=1.9)
+    path = tmp_path / "report.json"
+    report.write_json(str(path))
+    data = json.loads(path.read_text())
+    assert [entry["estimate"] for entry in data["entries"]] == [0.35, None]
+    assert data["threads"] == 1.9
+    loaded = contention.Report.load(str(path))
+    assert loaded.threads == 1.9
+    assert [(entry.where, entry.estimate, entry.change_rate,
+             entry.burst_seconds) for entry in loaded.entries] == [
+        (entry.where, entry.estimate, entry.change_rate, entry.burst_seconds)
+        for entry in report.entries]
+    assert loaded.format() == report.format()
+    # --compare reads the estimates: 0.35 -> 0.1 is "halved".
+    after = made_report([("m.BIG", 0.1)])
+    assert after.compare(loaded) == [(("dict", "m.BIG"), "halved"),
+                                     (("dict", "m.UNKNOWN"), "gone")]
+
+
 def test_bad_options():
     with pytest.raises(ValueError):
         contention.Finder(cap=0)
@@ -382,6 +486,51 @@ def test_bad_options():
         contention.Finder(duty=1.5)
     with pytest.raises(ValueError):
         contention.sample(0)
+
+
+def test_each_option_is_defined_once():
+    # The API (Finder, sample) and the command line read each default from
+    # _options; sample() names its arguments.
+    from threadhandle.contention import _options
+    from threadhandle.contention.__main__ import parse_args
+    args = parse_args(["script.py"])
+    finder = inspect.signature(contention.Finder).parameters
+    sample = inspect.signature(contention.sample).parameters
+    assert not [parameter for parameter in sample.values()
+                if parameter.kind is inspect.Parameter.VAR_KEYWORD]
+    for option in _options.OPTIONS:
+        assert getattr(args, option.name) == option.default
+        assert finder[option.name].default == option.default
+        assert sample[option.name].default == option.default
+        assert sample[option.name].kind is inspect.Parameter.KEYWORD_ONLY
+    with pytest.raises(ValueError, match="rate must be > 0 and <= 1,000,000"):
+        contention.Finder(rate=2e6)
+    with pytest.raises(TypeError):
+        contention.sample(0.1, duration=1)
+
+
+@needs_free_threading
+def test_the_sampler_hands_back_named_records():
+    from threadhandle._threadhandle import _Sampler
+    sampler = _Sampler(1.0, 1e6)
+    sampler.start()
+    try:
+        sampler.swap((HAMMERED, QUIET))
+        sampler.resume()
+        deadline = time.monotonic() + 30
+        while sampler.stats().sweeps < 3 and time.monotonic() < deadline:
+            HAMMERED[5]
+            time.sleep(0.001)
+        stats = sampler.stats()
+        counts = sampler.swap(None)
+    finally:
+        sampler.stop()
+    assert stats.sweeps == stats[0] >= 3
+    assert stats.busy_seconds > 0 and stats.candidates == 2
+    assert counts.sweeps == counts[0] >= 1
+    for name in ("changes", "locked", "burst_changes", "burst_seconds"):
+        assert len(getattr(counts, name)) == 2, name
+    assert sampler.swap(None) is None
 
 
 @pytest.mark.skipif(not GIL, reason="a GIL build")

@@ -78,10 +78,10 @@ PROGRAM = textwrap.dedent(f"""
         own.swap((shared, items))
         own.resume()
         deadline = time.monotonic() + 10
-        while own.stats()[0] < 10 and time.monotonic() < deadline:
+        while own.stats().sweeps < 10 and time.monotonic() < deadline:
             shared[5]
-        assert own.stats()[0] >= 10, own.stats()
-        assert own.swap(None)[0] >= 1
+        assert own.stats().sweeps >= 10, own.stats()
+        assert own.swap(None).sweeps >= 1
         own.stop()
 
     hung = failed = forks = 0

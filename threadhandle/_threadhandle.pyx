@@ -65,8 +65,9 @@ cdef extern from "handle.h":
     # the instance layout.
     # (Cython names the struct __pyx_obj_<module path>_<class>.)
     int TH_LAYOUT_MATCHES "TH_LAYOUT_MATCHES(__pyx_obj_12threadhandle_13_threadhandle_ThreadHandle)"
-    # sampler.c
+    # contention/_sampler.c
     ctypedef struct th_sampler
+    int th_sampler_init() except -1
     int th_sampler_available()
     th_sampler *th_sampler_new(double duty, double max_rate) except NULL
     int th_sampler_start(th_sampler *s) except -1
@@ -522,8 +523,8 @@ def _check_forward_slots(type cls):
     th_check_forward_slots(<PyTypeObject *>cls)
 
 
-# --- the contention finder's sampler (sampler.c); threadhandle.contention
-# drives it and documents it.
+# --- the contention finder's sampler (contention/_sampler.c);
+# threadhandle.contention drives it and documents it.
 
 cdef class _Sampler:
     """_Sampler(duty, max_rate): a thread that reads the reference counts
@@ -532,12 +533,16 @@ cdef class _Sampler:
     core and sweeps at most `max_rate` times a second.
 
     swap(objects) hands it a new tuple of candidates (None: none) and
-    returns the previous set's counts, (sweeps, changes, locked), changes
-    and locked being lists in the order of that tuple (locked: the reads
-    that found threads parked waiting for the object's lock); sampling is
+    returns the previous set's counts (None if none), a SamplerCounts
+    record: sweeps, and per candidate, lists in the order of that tuple,
+    changes, locked (the reads that found threads parked waiting for the
+    object's lock), burst_changes and burst_seconds (the changes seen, and
+    the seconds spent, reading the object's count back to back in
+    bursts); sampling is
     then paused until resume(), so that the caller can drop the references it
-    took meanwhile without them being counted.  stats() is (sweeps over
-    all sets, busy seconds, candidates now); stop() ends the thread.  In
+    took meanwhile without them being counted.  stats() is a SamplerStats
+    record: sweeps (over all sets), busy_seconds, candidates (now); stop()
+    ends the thread.  In
     a child of os.fork() the sampler has no thread: its calls return at
     once (swap() still returns the counts; start() raises).
     """
@@ -565,6 +570,7 @@ cdef class _Sampler:
         th_sampler_stop(self.sampler)
 
 
+th_sampler_init()
 _SAMPLER_AVAILABLE = bool(th_sampler_available())
 
 

@@ -21,16 +21,17 @@
  *   and unwrapping                     nesting limit)
  *   lookups on a type   lookup.c      (the real MRO, special methods)
  *   immortalize(obj)    immortal.c    (making an object immortal)
- *   contention finder   sampler.c     (the sampling thread that reads
- *                                      candidates' refcounts and locks;
- *                                      threadhandle/contention drives it)
+ *   contention finder   contention/_sampler.c (the sampling thread
+ *                                      that reads candidates' refcounts
+ *                                      and locks; threadhandle/contention
+ *                                      drives it)
  *   CPython versions    compat.h      (newer public APIs for older
  *                                      versions, race-free reads)
  *   CPython internals   internals.h   (every use, gated by exact version)
  *
  * Calls go one way: install.c -> forward.c -> attributes.c -> lookup.c, and
  * everything -> handles.c; local.c calls only handles.c; handles.c,
- * lookup.c, immortal.c and sampler.c call no other file.
+ * lookup.c, immortal.c and _sampler.c call no other file.
  */
 #ifndef THREADHANDLE_HANDLE_H
 #define THREADHANDLE_HANDLE_H
@@ -114,8 +115,10 @@ int th_release_local_handle(PyObject *obj);
 int th_clear_local_handles(void);
 PyObject *th_thread_handles(void);
 
-/* sampler.c (free-threaded builds; elsewhere th_sampler_new() raises) */
+/* contention/_sampler.c (free-threaded builds; elsewhere th_sampler_new()
+ * raises; th_sampler_init() makes its record types, on every build) */
 typedef struct th_sampler th_sampler;
+int th_sampler_init(void);
 int th_sampler_available(void);
 th_sampler *th_sampler_new(double duty, double max_rate);
 int th_sampler_start(th_sampler *s);

@@ -53,7 +53,8 @@ def sampler(seconds: float, duty: float, result: dict, ids_of=None):
                               remedy=first.remedy,
                               remedy_name=first.remedy_name, id=first.id,
                               repr=first.repr,
-                              share=round(first.score, 4))
+                              share=round(first.score, 4),
+                              estimate=first.estimate)
                 containers = [entry.id for entry in report.entries
                               if first.group and entry.where == first.group]
                 result["group_id"] = containers[0] if containers else first.id

@@ -17,14 +17,27 @@ or from Python (tests, notebooks)::
 How: in a free-threaded build (3.13t, 3.14t, 3.15t) only threads other than an
 object's owner touch its shared reference count (``ob_ref_shared`` in the
 object's header), and a reference taken and dropped moves it and moves it
-back.  A sampling thread (``threadhandle/sampler.c``, detached from the
-interpreter) reads that count and the object's lock (``ob_mutex``) over and
-over, for every candidate; an object whose count keeps changing between
+back.  A sampling thread (``threadhandle/contention/_sampler.c``, detached
+from the interpreter) reads that count and the object's lock (``ob_mutex``)
+over and over, for every candidate; an object whose count keeps changing between
 reads is under cross-thread reference-count traffic, one whose lock often
 has threads parked waiting for it is written by threads at once (a lock
 one thread holds, however often, is no contention; a waiter that gets the
 lock while it spins, before it parks, is not seen).  With a GIL there is
 no such contention, and ``Finder.start()`` raises ``ContentionUnavailable``.
+
+Ranking: by an estimate of the share of the threads' time each object's
+contention costs (``Entry.estimate``; "~35% of the 2 threads' time"), not
+by the share of sweeps, which saturates at one change per sweep.  After
+each sweep the sampling thread reads, in turn, the counts of the
+candidates with traffic back to back for some microseconds (a burst) and
+counts the changes: their rate, times a measured cost per change
+(``_cost.SECONDS_PER_CHANGE``), plus the time threads wait parked on the
+object's lock, over the threads' time (the process's CPU time less the
+finder's, over the sampled window).  Rough, within a factor of 2 or 3 (the
+formula and what it misses: ``threadhandle/contention/_cost.py``); an
+entry below ``_cost.SMALL`` (2%) of the threads' time, or with no estimate,
+is listed below the line.
 
 Candidates: by default every object reachable from the modules, the
 calling thread's frames and the running threads' targets (what the GC tracks, and the objects they refer to that it
@@ -73,9 +86,11 @@ an alias) is not found, one that loads another object of that name is.
 Reading the stacks takes at most about 2% of one core.  On 3.13t there are
 no lines (the report says so).
 
-The defaults: ``DEFAULT_CAP`` candidates at most, ``DEFAULT_REFRESH``
-seconds between gatherings, ``DEFAULT_DUTY`` of one core and
-``DEFAULT_RATE`` sweeps a second at most; an object is reported from
+The defaults (each option is defined once, in ``_options``, for the API
+and the command line): ``DEFAULT_CAP`` candidates at most,
+``DEFAULT_REFRESH`` seconds between gatherings, ``DEFAULT_DUTY`` of one
+core, ``DEFAULT_RATE`` sweeps a second at most and ``DEFAULT_TOP`` entries
+described; an object is reported from
 ``THRESHOLD`` (a share of the sweeps) with at least 10 changes or reads
 that found threads waiting for its lock.
 """
@@ -94,7 +109,7 @@ import warnings
 from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 
 from threadhandle._threadhandle import _SAMPLER_AVAILABLE, _Sampler
-from threadhandle.contention import _lines
+from threadhandle.contention import _cost, _lines, _options
 from threadhandle.contention._graph import (
     find_places, gather, short_repr)
 from threadhandle.contention._remedies import group_joint_causes
@@ -103,12 +118,14 @@ from threadhandle.contention._report import (
 
 __all__ = ["sample", "Finder", "Report", "Entry", "ContentionUnavailable",
            "DEFAULT_CAP", "DEFAULT_DUTY", "DEFAULT_RATE", "DEFAULT_REFRESH",
-           "THRESHOLD"]
+           "DEFAULT_TOP", "THRESHOLD"]
 
-DEFAULT_CAP = 100_000
-DEFAULT_DUTY = 0.1
-DEFAULT_RATE = 2000.0
-DEFAULT_REFRESH = 2.0
+# Each option's default, limits and meaning: _options.
+DEFAULT_CAP = _options.CAP.default
+DEFAULT_DUTY = _options.DUTY.default
+DEFAULT_RATE = _options.RATE.default
+DEFAULT_REFRESH = _options.REFRESH.default
+DEFAULT_TOP = _options.TOP.default
 # The idents of the finder's threads (the sampling loop's, the CLI's
 # timer): their objects and frames are not looked at.  They are threads of
 # the _thread module, which threading never lists, so that a program's
@@ -249,9 +266,40 @@ def _gil_enabled() -> bool:
     return check() if check is not None else True
 
 
-# Per candidate: [type, sweeps, changes, locked, info]; info is (repr,
-# where, kind, facts, id of the place's container) once described.
-_TYPE, _SWEEPS, _CHANGES, _LOCKED, _INFO = range(5)
+class _Record:
+    """What was counted of one candidate (by id) over the sets it was in;
+    info is (repr, where, kind, facts, id of the place's container) once
+    described."""
+
+    __slots__ = ("type", "sweeps", "changes", "locked", "burst_changes",
+                 "burst_seconds", "info")
+
+    def __init__(self, kind: type) -> None:
+        self.type = kind
+        self.sweeps = self.changes = self.locked = self.burst_changes = 0
+        self.burst_seconds = 0.0
+        self.info = None
+
+    @property
+    def share(self) -> float:
+        """Share of sweeps with its count changed or threads waiting for
+        its lock."""
+        return (self.changes + self.locked) / self.sweeps
+
+    @property
+    def lock_share(self) -> float:
+        return self.locked / self.sweeps if self.sweeps else 0.0
+
+    @property
+    def change_rate(self) -> float:
+        """Changes of its shared count per second, in the bursts."""
+        seconds = self.burst_seconds
+        return self.burst_changes / seconds if seconds else 0.0
+
+    def rank(self) -> tuple:
+        """Sort key, the costliest first: thread-seconds per second its
+        contention costs, then share of sweeps."""
+        return (-_cost.cost(self.change_rate, self.lock_share), -self.share)
 
 
 class Finder:
@@ -271,19 +319,13 @@ class Finder:
     def __init__(self, objects=None, *, cap: int = DEFAULT_CAP,
                  refresh: float = DEFAULT_REFRESH,
                  duty: float = DEFAULT_DUTY, rate: float = DEFAULT_RATE,
-                 top: int = 10,
+                 top: int = DEFAULT_TOP,
                  progress=None) -> None:
-        if cap < 1:
-            raise ValueError("cap must be at least 1")
-        if not refresh > 0:
-            raise ValueError("refresh must be > 0 seconds")
-        if not 0 < duty <= 1:
-            raise ValueError("duty must be > 0 and <= 1 (a fraction of one "
-                             "core)")
-        if not 0 < rate <= 1e6:
-            raise ValueError("rate must be > 0 and <= 1e6 sweeps a second")
-        if top < 1:
-            raise ValueError("top must be at least 1")
+        for option, value in ((_options.CAP, cap),
+                              (_options.REFRESH, refresh),
+                              (_options.DUTY, duty), (_options.RATE, rate),
+                              (_options.TOP, top)):
+            option.check(value)
         self._objects = None if objects is None else tuple(objects)
         self._cap, self._interval, self._duty = cap, refresh, duty
         self._rate = rate
@@ -303,6 +345,13 @@ class Finder:
         self._swept = 0            # sweeps of finished sets
         self._largest = 0          # the largest set of candidates
         self._stacks = _lines.Stacks()   # the threads' sampled stacks
+        # The process's CPU time at the start and at the last count, and
+        # the finder's own (its Python thread's; the sampler's busy time):
+        # what is left is the threads' time the estimates are shares of.
+        self._cpu_started = self._cpu_counted = 0.0
+        self._counted = 0.0        # time.monotonic() at the last count
+        self._loop_cpu = 0.0
+        self._sampler_busy = 0.0
         self.report = None
 
     # --- the finder's own objects are never candidates
@@ -335,7 +384,8 @@ class Finder:
                 self._install(self._candidates())
             self._stacks.start()
             # Sampling time: from the first set of candidates on.
-            self._started = time.monotonic()
+            self._started = self._counted = time.monotonic()
+            self._cpu_started = self._cpu_counted = time.process_time()
             self._done = _thread.allocate_lock()
             self._done.acquire()
             self._thread = _start_thread(self._run)
@@ -380,28 +430,35 @@ class Finder:
     def _take_counts(self) -> None:
         """Pause the sampler, add the current set's counts to the records
         and describe the new leaders while the objects are held."""
+        cpu, now = time.process_time(), time.monotonic()
         counts = self._sampler.swap(None)
         if counts is None:
             return
-        sweeps, changes, locked = counts
+        self._cpu_counted, self._counted = cpu, now
+        self._sampler_busy = self._sampler.stats().busy_seconds
+        sweeps = counts.sweeps
         self._swept += sweeps
         records = self._records
-        for obj, change, lock in zip(self._current, changes, locked):
+        for obj, change, lock, burst, burst_time in zip(
+                self._current, counts.changes, counts.locked,
+                counts.burst_changes, counts.burst_seconds):
             record = records.get(id(obj))
-            if record is None or record[_TYPE] is not type(obj):
-                record = records[id(obj)] = [type(obj), 0, 0, 0, None]
-            record[_SWEEPS] += sweeps
-            record[_CHANGES] += change
-            record[_LOCKED] += lock
+            if record is None or record.type is not type(obj):
+                record = records[id(obj)] = _Record(type(obj))
+            record.sweeps += sweeps
+            record.changes += change
+            record.locked += lock
+            record.burst_changes += burst
+            record.burst_seconds += burst_time
         self._describe_leaders()
 
     def _describe_leaders(self) -> None:
         ranked = sorted(
             (key for key, record in self._records.items()
-             if record[_SWEEPS] and (record[_CHANGES] + record[_LOCKED])
-             >= max(THRESHOLD * record[_SWEEPS], MIN_EVENTS)),
-            key=lambda key: -_score(self._records[key]))[:2 * self._top]
-        wanted = {key for key in ranked if self._records[key][_INFO] is None}
+             if record.sweeps and (record.changes + record.locked)
+             >= max(THRESHOLD * record.sweeps, MIN_EVENTS)),
+            key=lambda key: self._records[key].rank())[:2 * self._top]
+        wanted = {key for key in ranked if self._records[key].info is None}
         if not wanted:
             return
         targets = {id(obj): obj for obj in self._current if id(obj) in wanted}
@@ -409,7 +466,7 @@ class Finder:
         places = find_places(targets, self._skip_threads(), own)
         for key, obj in targets.items():
             text, kind, container = places[key]
-            self._records[key][_INFO] = (
+            self._records[key].info = (
                 short_repr(obj), text, kind, Facts.of(obj, text),
                 0 if container is None else id(container))
         targets.clear()
@@ -418,7 +475,7 @@ class Finder:
         """Drop the records of objects that showed nothing: only those
         with traffic are kept once they leave the candidates."""
         self._records = {key: record for key, record in self._records.items()
-                         if record[_CHANGES] or record[_LOCKED]}
+                         if record.changes or record.locked}
 
     def _refresh(self) -> None:
         with self._lock:
@@ -482,6 +539,13 @@ class Finder:
     def _loop(self) -> None:
         # time.sleep, not an Event: waiting on one allocates a lock each
         # time, traffic on the lock type the report would show.
+        cpu = time.thread_time()
+        try:
+            self._sample_until_stopped()
+        finally:
+            self._loop_cpu = time.thread_time() - cpu
+
+    def _sample_until_stopped(self) -> None:
         last_refresh = last_progress = time.monotonic()
         while not self._stopping:
             time.sleep(_TICK)
@@ -502,9 +566,10 @@ class Finder:
                 last_refresh = time.monotonic()
             if self._progress is not None and now - last_progress >= 1.0:
                 last_progress = now
-                sweeps, busy, size = self._sampler.stats()
+                stats = self._sampler.stats()
                 elapsed = now - self._started
-                self._progress(elapsed, sweeps / max(elapsed, 1e-9), size)
+                self._progress(elapsed, stats.sweeps / max(elapsed, 1e-9),
+                               stats.candidates)
 
     def stop(self) -> Report:
         """Stop sampling, drop every reference the finder holds and return
@@ -530,9 +595,10 @@ class Finder:
                                    self._ended - self._started)
                 seconds = (self._ended or time.monotonic()) - self._started
                 if self._progress is not None:
-                    sweeps, _, size = self._sampler.stats()
-                    self._progress(seconds, sweeps / max(seconds, 1e-9),
-                                   size)
+                    stats = self._sampler.stats()
+                    self._progress(seconds,
+                                   stats.sweeps / max(seconds, 1e-9),
+                                   stats.candidates)
                 try:
                     self._take_counts()
                 finally:
@@ -545,27 +611,46 @@ class Finder:
                 self._records = {}
         return self.report
 
+    def _threads_time(self) -> float:
+        """The threads' time per second from start to the last count: the
+        process's CPU time less the finder's, plus the time threads spent
+        parked on the locks of the objects sampled."""
+        window = self._counted - self._started
+        cpu = (self._cpu_counted - self._cpu_started - self._loop_cpu
+               - self._sampler_busy)
+        waits = sum(record.lock_share for record in self._records.values())
+        return _cost.threads_time(cpu, window, waits)
+
     def _make_report(self, seconds: float) -> Report:
+        threads = self._threads_time()
         entries = []
         for key, record in self._records.items():
-            if record[_INFO] is None:
+            if record.info is None:
                 continue
-            text, where, kind, facts, container_id = record[_INFO]
+            text, where, kind, facts, container_id = record.info
             entry = Entry(
                 type=facts.type_name, repr=text, where=where, kind=kind,
-                sweeps=record[_SWEEPS], refcount_changes=record[_CHANGES],
-                lock_held=record[_LOCKED], remedy="",
-                facts=facts.to_dict(), id=key, container_id=container_id)
+                sweeps=record.sweeps, refcount_changes=record.changes,
+                lock_held=record.locked, remedy="",
+                facts=facts.to_dict(), id=key, container_id=container_id,
+                change_rate=record.change_rate,
+                burst_seconds=record.burst_seconds)
+            if entry.burst_seconds or entry.lock_held:
+                entry.estimate = _cost.estimate(
+                    entry.change_rate, entry.lock_share, threads)
             chosen = remedy(entry.facts, kind, where, entry.cause)
             entry.remedy, entry.remedy_name = chosen.text, chosen.name
             entries.append(entry)
-        entries.sort(key=lambda entry: -entry.score)
+        # By estimated cost; the unknown and the equal by share of sweeps.
+        entries.sort(key=lambda entry: (-(entry.estimate or 0.0),
+                                        -entry.score))
         group_joint_causes(entries)
         _lines.attribute(entries, self._stacks)
         notes = self._notes + ([self._stacks.note] if self._stacks.note
                                and entries else [])
         return Report(entries=entries, seconds=seconds, sweeps=self._swept,
-                      candidates=self._largest, notes=notes)
+                      candidates=self._largest, notes=notes,
+                      threads=threads)
 
     def __enter__(self) -> "Finder":
         return self.start()
@@ -588,17 +673,17 @@ def _is_extension(name: str) -> bool:
     return type(origin) is str and origin.endswith(tuple(EXTENSION_SUFFIXES))
 
 
-def _score(record: list) -> float:
-    return (record[_CHANGES] + record[_LOCKED]) / record[_SWEEPS]
-
-
-def sample(seconds: float = 2.0, objects=None, **options) -> Report:
+def sample(seconds: float = 2.0, objects=None, *, cap: int = DEFAULT_CAP,
+           refresh: float = DEFAULT_REFRESH, duty: float = DEFAULT_DUTY,
+           rate: float = DEFAULT_RATE, top: int = DEFAULT_TOP,
+           progress=None) -> Report:
     """Sample the running program for `seconds` (other threads keep
-    running; the calling thread sleeps) and return the Report.  Options as
-    for Finder."""
+    running; the calling thread sleeps) and return the Report.  The other
+    arguments as for Finder."""
     if not seconds > 0:
         raise ValueError("seconds must be > 0")
-    finder = Finder(objects, **options).start()
+    finder = Finder(objects, cap=cap, refresh=refresh, duty=duty, rate=rate,
+                    top=top, progress=progress).start()
     try:
         time.sleep(seconds)
     finally:

@@ -30,14 +30,14 @@ import json  # noqa: F401  (Report.to_json)
 import traceback  # noqa: F401
 
 from threadhandle.contention import (
-    DEFAULT_CAP, DEFAULT_DUTY, DEFAULT_RATE, DEFAULT_REFRESH,
     Finder, Report, _gil_enabled, _OWN_THREADS, _start_thread, gil_message)
+from threadhandle.contention._options import OPTIONS
 
 PROG = "python -m threadhandle.contention"
 TAG = "threadhandle.contention"
 # The finder's options that take a value (the others are flags).
-VALUE_OPTIONS = {"--warmup", "--duration", "--top", "--cap", "--refresh",
-                 "--duty", "--rate", "-o", "--output", "--compare"}
+VALUE_OPTIONS = {"--warmup", "--duration", "-o", "--output",
+                 "--compare"} | {f"--{option.name}" for option in OPTIONS}
 # The entry python -m put first on sys.path for the finder (the current
 # folder), which python script.py would not have put there; None with -P.
 FINDER_PATH0 = None if sys.flags.safe_path else sys.path[0]
@@ -58,6 +58,20 @@ def positive(kind):
             raise argparse.ArgumentTypeError(f"not a number: {text!r}")
         if not value > 0:
             raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+        return value
+    return parse
+
+
+def within(option):
+    """The parser of one of the finder's options (_options)."""
+    def parse(text: str):
+        try:
+            value = option.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+        if not option.fits(value):
+            raise argparse.ArgumentTypeError(
+                f"must be {option.limits()}: {text!r}")
         return value
     return parse
 
@@ -103,22 +117,13 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=positive(float), metavar="S",
                         help="seconds of sampling (default: until the "
                              "program ends)")
-    parser.add_argument("--top", type=positive(int), default=10, metavar="N",
-                        help="entries in the report (default 10)")
-    parser.add_argument("--cap", type=positive(int), default=DEFAULT_CAP,
-                        metavar="N", help="at most N candidate objects "
-                        f"(default {DEFAULT_CAP:,})")
-    parser.add_argument("--refresh", type=positive(float),
-                        default=DEFAULT_REFRESH, metavar="S",
-                        help="seconds between two gatherings of the "
-                             f"candidates (default {DEFAULT_REFRESH:g}); the "
-                             "finder holds each candidate at most this long")
-    parser.add_argument("--duty", type=positive(float), default=DEFAULT_DUTY,
-                        metavar="F", help="the sampling thread's share of one "
-                        f"core, up to 1 (default {DEFAULT_DUTY:g})")
-    parser.add_argument("--rate", type=positive(float), default=DEFAULT_RATE,
-                        metavar="R", help="sweeps per second at most "
-                        f"(default {DEFAULT_RATE:g})")
+    for option in OPTIONS:
+        default = (f"{option.default:,}" if option.kind is int
+                   else f"{option.default:g}")
+        parser.add_argument(f"--{option.name}", type=within(option),
+                            default=option.default, metavar=option.metavar,
+                            help=f"{option.help} ({option.limits(False)}; "
+                                 f"default {default})")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help="also write the report as JSON to PATH")
     parser.add_argument("--compare", type=before_report, metavar="PATH",
@@ -139,10 +144,6 @@ def parse_args(argv: list) -> argparse.Namespace:
     args.module, args.args = module, program_args
     if args.warmup < 0:
         parser.error("--warmup must be >= 0")
-    if args.duty > 1:
-        parser.error("--duty must be <= 1 (a fraction of one core)")
-    if args.rate > 1e6:
-        parser.error("--rate must be <= 1e6")
     if args.module is None and not args.args:
         parser.error("name a script (or -m module) to run")
     return args
@@ -299,8 +300,8 @@ class Session:
             if self.ended.is_set():
                 return
             finder = Finder(
-                cap=self.args.cap, refresh=self.args.refresh,
-                duty=self.args.duty, rate=self.args.rate, top=self.args.top,
+                **{option.name: getattr(self.args, option.name)
+                   for option in OPTIONS},
                 progress=None if self.args.quiet else self._progress)
             try:
                 finder.start()

@@ -1,5 +1,6 @@
-"""The finder's report: ranked entries, each with where the object lives
-and the remedy decided from what the object is and the interpreter."""
+"""The finder's report: entries ranked by what their contention costs the
+threads (_cost), each with where the object lives and the remedy decided
+from what the object is and the interpreter."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from threadhandle._threadhandle import _is_immortal
 from threadhandle.contention import (
-    _compare, _graph, _lines, _peek, _remedies)
+    _compare, _cost, _graph, _lines, _peek, _remedies)
 
 # An entry is listed when at least this share of the sweeps saw its
 # refcount change, or threads waiting for its lock, at least MIN_EVENTS
@@ -115,6 +116,13 @@ class Entry:
     remedy_name: str = ""    # the row's name in _remedies (tools read it)
     container_id: int = 0    # id() of what its place read it from
     group: str = ""          # one cause with the entry at this place
+    # Changes of its shared count per second, as the sampler's bursts saw
+    # them, and the seconds of bursts on it.
+    change_rate: float = 0.0
+    burst_seconds: float = 0.0
+    # The share of the threads' time its contention costs (_cost); None:
+    # unknown (no burst reached it and no thread waited for its lock).
+    estimate: float | None = None
     # The program lines that use it, most sampled first: dicts with file,
     # line, function, samples, share (see _lines); [] when not known.
     lines: list = field(default_factory=list)
@@ -130,6 +138,12 @@ class Entry:
     @property
     def score(self) -> float:
         return self.refcount_share + self.lock_share
+
+    @property
+    def small(self) -> bool:
+        """Whether it is listed below the line: its estimated cost is under
+        _cost.SMALL of the threads' time, or unknown."""
+        return self.estimate is None or self.estimate < _cost.SMALL
 
     @property
     def events(self) -> int:
@@ -159,7 +173,8 @@ def remedy(facts: dict, kind: str, where: str, cause: str,
 
 @dataclass
 class Report:
-    """What a sampling run found: `entries` ranked by contention."""
+    """What a sampling run found: `entries` ranked by their estimated cost
+    (Entry.estimate), those whose cost is small last."""
     entries: list
     seconds: float
     sweeps: int
@@ -167,9 +182,13 @@ class Report:
     notes: list
     interpreter: str = field(default_factory=interpreter)
     threshold: float = THRESHOLD
+    # The threads' time per second of the window (_cost.threads_time): ~2
+    # for two busy threads; the estimates are shares of it.
+    threads: float = 0.0
 
     def top(self, n: int = 10) -> list:
-        """The n most contended entries above the threshold."""
+        """The first n entries listed (above the threshold), in rank
+        order: the costly ones, then those below the line."""
         return [entry for entry in self.entries
                 if entry.score >= self.threshold
                 and entry.events >= MIN_EVENTS][:n]
@@ -179,6 +198,7 @@ class Report:
         return {"interpreter": self.interpreter,
                 "seconds": round(self.seconds, 3), "sweeps": self.sweeps,
                 "candidates": self.candidates, "threshold": self.threshold,
+                "threads": round(self.threads, 3),
                 "notes": list(self.notes),
                 "entries": [entry.to_dict() for entry in entries]}
 
@@ -195,7 +215,8 @@ class Report:
                    candidates=data.get("candidates", 0),
                    notes=list(data.get("notes", [])),
                    interpreter=data.get("interpreter", "?"),
-                   threshold=data.get("threshold", THRESHOLD))
+                   threshold=data.get("threshold", THRESHOLD),
+                   threads=data.get("threads", 0.0))
 
     @classmethod
     def load(cls, path: str) -> "Report":
@@ -211,8 +232,8 @@ class Report:
         return _compare.compare(before, self)
 
     def format_comparison(self, before: "Report") -> str:
-        """compare(before) as text, with each entry's share before and
-        after."""
+        """compare(before) as text, with each entry's estimate (or, for a
+        report without estimates, share) before and after."""
         return _compare.format_comparison(before, self)
 
     def to_json(self, n: int | None = None) -> str:
@@ -266,24 +287,41 @@ class Report:
                          "waiting for the lock, "
                          f"at least {MIN_EVENTS} times)")
             return "\n".join(lines)
-        lines.append(f"{'#':>2} {'refcount':>8} {'lock':>6}  object")
+        whose = _cost.threads_text(self.threads)
+        lines.append(f"{'#':>2} {'cost':>5} {'refcount':>8} {'lock':>6}  "
+                     "object")
         # A group's remedy is shown at its first entry; the others say so.
         first = {}
         for rank, entry in enumerate(top, 1):
             first.setdefault(entry.group, rank)
+        below = False
         for rank, entry in enumerate(top, 1):
-            lines.append(f"{rank:>2} {entry.refcount_share:>8.1%} "
+            if entry.small and not below:
+                below = True
+                lines.append(f"{'-' * 8} below the line: estimated cost under "
+                             f"{_cost.SMALL:.0%} of {whose} time (or "
+                             f"unknown) {'-' * 8}")
+            lines.append(f"{rank:>2} {_cost.percent(entry.estimate):>5} "
+                         f"{entry.refcount_share:>8.1%} "
                          f"{entry.lock_share:>6.1%}  {entry.type} "
                          f"{entry.repr}")
-            lines.append(f"{'':>19}at: {entry.where}")
-            lines += [f"{'':>19}line: {_lines.format_line(line)}"
+            lines.append(f"{'':>25}at: {entry.where}")
+            if not entry.small:
+                lines.append(f"{'':>25}cost: {_cost.percent(entry.estimate)}"
+                             f" of {whose} time ({_rate(entry)})")
+            lines += [f"{'':>25}line: {_lines.format_line(line)}"
                       for line in entry.lines]
             if entry.group and first[entry.group] < rank:
-                lines.append(f"{'':>19}do: one cause with "
+                lines.append(f"{'':>25}do: one cause with "
                              f"#{first[entry.group]} ({entry.group}): its "
                              "remedy names this too")
             else:
-                lines.append(f"{'':>19}do: {entry.remedy}")
+                lines.append(f"{'':>25}do: {entry.remedy}")
+        lines.append(f"cost: estimated share of {whose} time (their CPU "
+                     f"time less the finder's: {self.threads:.1f} s a "
+                     "second) that contention on the object costs, from how "
+                     "fast its shared count changes and the time threads "
+                     "spend parked on its lock; rough (within 2-3x)")
         lines.append("refcount: share of sweeps in which the object's shared "
                      "reference count changed; lock: share in which threads "
                      "waited for its lock")
@@ -295,3 +333,21 @@ class Report:
 
     def __str__(self) -> str:
         return self.format()
+
+
+def _rate(entry: Entry) -> str:
+    """How fast its count changes and how often threads wait, in words."""
+    parts = []
+    if entry.burst_seconds:
+        parts.append(f"its count changes ~{_count(entry.change_rate)}/s")
+    if entry.lock_held:
+        parts.append(f"threads wait for its lock {entry.lock_share:.0%} of "
+                     "the time")
+    return "; ".join(parts) or "no burst reached it"
+
+
+def _count(rate: float) -> str:
+    for factor, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if rate >= factor:
+            return f"{rate / factor:.3g}{unit}"
+    return f"{rate:.0f}"

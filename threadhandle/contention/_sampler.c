@@ -7,11 +7,26 @@
  *   - how many reads found threads parked waiting for its per-object lock
  *     (ob_mutex): a lock one thread holds is no contention, however long
  *     it holds it; a lock others wait for is.  Only waits long enough for
- *     a thread to park show: a waiter first spins a little, unseen.
+ *     a thread to park show: a waiter first spins a little, unseen;
+ *   - how fast its shared count changes: after each sweep, in bursts, it
+ *     reads the counts of a few candidates whose count changed, one at a
+ *     time, back to back for TH_BURST_NS, and counts the changes.  A sweep
+ *     only says whether the count differed from the previous sweep's
+ *     (a reference taken and dropped in between leaves it as it was), so
+ *     its share of changes saturates at one per sweep; a burst reads about
+ *     as fast as the count can change (a read after another core's write
+ *     misses the cache), so its changes per second follow the traffic up
+ *     to some millions a second.  threadhandle.contention turns that rate
+ *     into the estimate of what the traffic costs the threads.
  *
  * Free-threaded builds only (the fields exist nowhere else); elsewhere
  * th_sampler_new() fails with a clear message.  threadhandle.contention
- * drives it (picking candidates, the report).
+ * drives it (picking candidates, the report), through _Sampler in
+ * _threadhandle.pyx: this file lives next to the finder, and is compiled
+ * into the package's one extension (setup.py), as the handle's files are.
+ * Its results are named records (structseqs, made by th_sampler_init()):
+ * SamplerCounts from th_sampler_swap(), SamplerStats from
+ * th_sampler_stats().
  *
  * The sampling thread is a plain OS thread, never attached to the
  * interpreter: it calls no Python API, so it never holds up a
@@ -42,6 +57,82 @@
  */
 #include "handle.h"
 
+/* The records the sampler hands back (all builds: the GIL build's stats
+ * are zeros of the same kind). */
+static PyTypeObject *counts_type;
+static PyTypeObject *stats_type;
+
+static PyStructSequence_Field counts_fields[] = {
+    {"sweeps", "full sweeps counted over the set"},
+    {"changes", "per candidate, in the set's order: sweeps that found its "
+                "shared reference count changed since the previous one"},
+    {"locked", "per candidate: sweeps that found threads parked waiting "
+               "for its lock"},
+    {"burst_changes", "per candidate: changes of its shared count seen in "
+                      "bursts (its count read back to back)"},
+    {"burst_seconds", "per candidate: seconds of bursts on it"},
+    {NULL, NULL},
+};
+
+static PyStructSequence_Desc counts_desc = {
+    "threadhandle._threadhandle.SamplerCounts",
+    "What the sampler counted over one set of candidates (returned by "
+    "_Sampler.swap()).",
+    counts_fields, 5,
+};
+
+static PyStructSequence_Field stats_fields[] = {
+    {"sweeps", "sweeps over every set so far"},
+    {"busy_seconds", "seconds the sampling thread spent sweeping and in "
+                     "bursts"},
+    {"candidates", "the size of the current set"},
+    {NULL, NULL},
+};
+
+static PyStructSequence_Desc stats_desc = {
+    "threadhandle._threadhandle.SamplerStats",
+    "The sampler's progress (returned by _Sampler.stats()).",
+    stats_fields, 3,
+};
+
+int
+th_sampler_init(void)
+{
+    counts_type = PyStructSequence_NewType(&counts_desc);
+    if (counts_type == NULL) {
+        return -1;
+    }
+    stats_type = PyStructSequence_NewType(&stats_desc);
+    return stats_type == NULL ? -1 : 0;
+}
+
+/* A SamplerStats record. */
+static PyObject *
+make_stats(unsigned long long sweeps, double busy, Py_ssize_t size)
+{
+    PyObject *record = PyStructSequence_New(stats_type);
+    if (record == NULL) {
+        return NULL;
+    }
+    PyObject *values[3] = {
+        PyLong_FromUnsignedLongLong(sweeps), PyFloat_FromDouble(busy),
+        PyLong_FromSsize_t(size),
+    };
+    for (int i = 0; i < 3; i++) {
+        if (values[i] == NULL) {
+            for (int j = 0; j < 3; j++) {
+                Py_XDECREF(values[j]);
+            }
+            Py_DECREF(record);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        PyStructSequence_SetItem(record, i, values[i]);
+    }
+    return record;
+}
+
 #if defined(Py_GIL_DISABLED) && !defined(_WIN32)
 #  define TH_SAMPLER_AVAILABLE 1
 #  include <errno.h>
@@ -69,7 +160,17 @@ typedef struct {
     Py_ssize_t *last_shared;    /* ob_ref_shared at the previous read */
     uint64_t *changes;          /* reads that differed from the previous */
     uint64_t *parked;           /* reads with threads parked on ob_mutex */
+    uint64_t *burst_changes;    /* changes seen in bursts */
+    int64_t *burst_ns;          /* time spent in bursts */
+    Py_ssize_t cursor;          /* the next candidate to burst */
 } candidate_set;
+
+/* One burst: this long on one object; long enough for some tens of
+ * changes of a hammered count, short enough that a burst per sweep stays
+ * a small part of the sampler's time. */
+#define TH_BURST_NS 20000
+/* Reads between two looks at the clock in a burst. */
+#define TH_BURST_READS 16
 
 struct th_sampler {
     pthread_t thread;
@@ -133,6 +234,55 @@ sweep(candidate_set *set)
     set->baseline = 0;
 }
 
+/* Read one candidate's shared count back to back for TH_BURST_NS and add
+ * the changes seen, and the time taken, to its burst counts. */
+static void
+burst(candidate_set *set, Py_ssize_t i)
+{
+    PyObject *op = ((PyTupleObject *)set->objects)->ob_item[i];
+    Py_ssize_t last = _Py_atomic_load_ssize_relaxed(&op->ob_ref_shared);
+    uint64_t changes = 0;
+    int64_t start = now_ns(), end = start + TH_BURST_NS, now;
+    do {
+        for (int k = 0; k < TH_BURST_READS; k++) {
+            Py_ssize_t shared = _Py_atomic_load_ssize_relaxed(
+                &op->ob_ref_shared);
+            changes += shared != last;
+            last = shared;
+        }
+        now = now_ns();
+    } while (now < end);
+    set->burst_changes[i] += changes;
+    set->burst_ns[i] += now - start;
+}
+
+/* After a counted sweep that took `sweep_ns`: bursts on the next
+ * candidates, in turn, whose count changed in some sweep, for about as
+ * long as the sweep took, one burst at least (over many candidates, about
+ * half of the sampler's time; over a few, one burst a sweep: the pacing
+ * counts it in the duty all the same).  In turn: every candidate with traffic
+ * gets its share of bursts, the ones with rare changes too (a sweep's
+ * share does not tell which traffic is dense).  Called with the mutex
+ * held, by the sampling thread only. */
+static void
+bursts(candidate_set *set, int64_t sweep_ns)
+{
+    int64_t spent = 0;
+    for (Py_ssize_t seen = 0; seen < set->size; seen++) {
+        Py_ssize_t i = set->cursor;
+        set->cursor = i + 1 < set->size ? i + 1 : 0;
+        if (set->changes[i] == 0) {
+            continue;
+        }
+        int64_t before = set->burst_ns[i];
+        burst(set, i);
+        spent += set->burst_ns[i] - before;
+        if (spent >= sweep_ns) {
+            break;
+        }
+    }
+}
+
 static void
 timespec_after(struct timespec *ts, int64_t ns)
 {
@@ -153,8 +303,12 @@ sampler_main(void *arg)
             continue;
         }
         int64_t start = now_ns();
+        int counting = !s->set->baseline;
         sweep(s->set);
         s->total_sweeps++;
+        if (counting) {
+            bursts(s->set, now_ns() - start);
+        }
         int64_t busy = now_ns() - start;
         s->busy_ns += busy;
         /* Sleep (mutex released) so that busy / period <= duty, and at
@@ -264,6 +418,8 @@ set_free(candidate_set *set)
     PyMem_Free(set->last_shared);
     PyMem_Free(set->changes);
     PyMem_Free(set->parked);
+    PyMem_Free(set->burst_changes);
+    PyMem_Free(set->burst_ns);
     PyMem_Free(set);
 }
 
@@ -286,7 +442,10 @@ set_new(PyObject *objects)
     set->last_shared = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
     set->changes = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
     set->parked = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
-    if (!set->last_shared || !set->changes || !set->parked) {
+    set->burst_changes = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
+    set->burst_ns = PyMem_Calloc(n ? n : 1, sizeof(int64_t));
+    if (!set->last_shared || !set->changes || !set->parked
+        || !set->burst_changes || !set->burst_ns) {
         set_free(set);
         PyErr_NoMemory();
         return NULL;
@@ -294,37 +453,57 @@ set_new(PyObject *objects)
     return set;
 }
 
-/* (sweeps, [changes...], [parked...]) of a set the sampler no longer
- * uses; None for no set. */
+/* A list of n counts; in seconds if `ns` (then `values` is int64_t). */
+static PyObject *
+counts_list(const void *values, Py_ssize_t n, int ns)
+{
+    PyObject *list = PyList_New(n);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = ns
+            ? PyFloat_FromDouble((double)((const int64_t *)values)[i] / 1e9)
+            : PyLong_FromUnsignedLongLong(((const uint64_t *)values)[i]);
+        if (item == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, item);
+    }
+    return list;
+}
+
+/* The SamplerCounts of a set the sampler no longer uses (lists in the
+ * set's order); None for no set. */
 static PyObject *
 set_counts(candidate_set *set)
 {
     if (set == NULL) {
         Py_RETURN_NONE;
     }
-    PyObject *changes = PyList_New(set->size);
-    PyObject *parked = PyList_New(set->size);
-    if (changes == NULL || parked == NULL) {
-        goto error;
-    }
-    for (Py_ssize_t i = 0; i < set->size; i++) {
-        PyObject *c = PyLong_FromUnsignedLongLong(set->changes[i]);
-        if (c == NULL) {
-            goto error;
+    Py_ssize_t n = set->size;
+    PyObject *values[5] = {
+        PyLong_FromUnsignedLongLong(set->sweeps),
+        counts_list(set->changes, n, 0),
+        counts_list(set->parked, n, 0),
+        counts_list(set->burst_changes, n, 0),
+        counts_list(set->burst_ns, n, 1),
+    };
+    PyObject *record = PyStructSequence_New(counts_type);
+    for (int i = 0; i < 5; i++) {
+        if (values[i] == NULL || record == NULL) {
+            for (int j = 0; j < 5; j++) {
+                Py_XDECREF(values[j]);
+            }
+            Py_XDECREF(record);
+            return NULL;
         }
-        PyList_SET_ITEM(changes, i, c);
-        PyObject *p = PyLong_FromUnsignedLongLong(set->parked[i]);
-        if (p == NULL) {
-            goto error;
-        }
-        PyList_SET_ITEM(parked, i, p);
     }
-    return Py_BuildValue("(KNN)", (unsigned long long)set->sweeps,
-                         changes, parked);
-error:
-    Py_XDECREF(changes);
-    Py_XDECREF(parked);
-    return NULL;
+    for (int i = 0; i < 5; i++) {
+        PyStructSequence_SetItem(record, i, values[i]);
+    }
+    return record;
 }
 
 th_sampler *
@@ -432,7 +611,7 @@ th_sampler_stats(th_sampler *s)
     double busy = (double)s->busy_ns / 1e9;
     Py_ssize_t size = s->set ? s->set->size : 0;
     unlock_attach(s, tstate);
-    return Py_BuildValue("(Kdn)", sweeps, busy, size);
+    return make_stats(sweeps, busy, size);
 }
 
 void
@@ -517,7 +696,7 @@ PyObject *
 th_sampler_stats(th_sampler *s)
 {
     (void)s;
-    return Py_BuildValue("(Kdn)", 0ULL, 0.0, (Py_ssize_t)0);
+    return make_stats(0, 0.0, 0);
 }
 
 void
