@@ -2,7 +2,8 @@
 one change of a shared reference count costs the threads (--per-change).
 
     python -P benchmarks/contention_cost.py [--seconds S] [--rounds R]
-    python -P benchmarks/contention_cost.py --per-change [--seconds S] [--rounds R]
+    python -P benchmarks/contention_cost.py --per-change [--seconds S]
+                                            [--rounds R]
 
 1. Sweeps per second over 10^4 and 10^5 candidates: with the default
    settings (duty and rate cap) and flat out (duty 1, no rate cap).
@@ -30,6 +31,7 @@ load of other processes: quote it with the machine's state.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -158,8 +160,9 @@ def per_change(seconds: float, rounds: int) -> None:
         for round_ in range(rounds):
             with Finder(objects=[shared]) as finder:
                 shared_cpu, shared_rate = timed_reads(
-                    seconds, lambda: reader(shared))
-            own_cpu, _ = timed_reads(seconds, lambda: reader(copy()))
+                    seconds, functools.partial(reader, shared))
+            own_cpu, _ = timed_reads(
+                seconds, lambda reader=reader, copy=copy: reader(copy()))
             entries = finder.report.entries
             changes = entries[0].change_rate if entries else 0.0
             estimate = entries[0].estimate if entries else None

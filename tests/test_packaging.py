@@ -39,7 +39,7 @@ SDIST_FILES = {
     "threadhandle/contention/_sampler.c",
     "threadhandle/contention/__init__.py",
     "threadhandle/contention/__main__.py",
-    "threadhandle/contention/_report.pyi", "CHANGELOG.md",
+    "CHANGELOG.md",
     "threadhandle/handle.h", "threadhandle/compat.h",
     "threadhandle/internals.h",
     # The docs, and what tests/test_docs.py needs to check them there.

@@ -14,17 +14,18 @@ or from Python (tests, notebooks)::
         ...                       # the code to look at
     print(finder.report)
 
-How: in a free-threaded build (3.13t, 3.14t, 3.15t) only threads other than an
-object's owner touch its shared reference count (``ob_ref_shared`` in the
-object's header), and a reference taken and dropped moves it and moves it
-back.  A sampling thread (``threadhandle/contention/_sampler.c``, detached
-from the interpreter) reads that count and the object's lock (``ob_mutex``)
-over and over, for every candidate; an object whose count keeps changing between
-reads is under cross-thread reference-count traffic, one whose lock often
-has threads parked waiting for it is written by threads at once (a lock
-one thread holds, however often, is no contention; a waiter that gets the
-lock while it spins, before it parks, is not seen).  With a GIL there is
-no such contention, and ``Finder.start()`` raises ``ContentionUnavailable``.
+How: in a free-threaded build (3.13t, 3.14t, 3.15t) only threads other than
+an object's owner touch its shared reference count (``ob_ref_shared`` in
+the object's header), and a reference taken and dropped moves it and moves
+it back. A sampling thread (``threadhandle/contention/_sampler.c``,
+detached from the interpreter) reads that count and the object's lock
+(``ob_mutex``) over and over, for every candidate; an object whose count
+keeps changing between reads is under cross-thread reference-count traffic,
+one whose lock often has threads parked waiting for it is written by
+threads at once (a lock one thread holds, however often, is no contention;
+a waiter that gets the lock while it spins, before it parks, is not seen).
+With a GIL there is no such contention, and ``Finder.start()`` raises
+``ContentionUnavailable``.
 
 Ranking: by an estimate of the share of the threads' time each object's
 contention costs (``Entry.estimate``; "~35% of the 2 threads' time"), not
@@ -39,12 +40,13 @@ formula and what it misses: ``threadhandle/contention/_cost.py``); an
 entry below ``_cost.SMALL`` (2%) of the threads' time, or with no estimate,
 is listed below the line.
 
-Candidates: by default every object reachable from the modules, the
-calling thread's frames and the running threads' targets (what the GC tracks, and the objects they refer to that it
-does not: floats, strings, bytes, arrays, other C objects), minus immortal
-objects and the finder's own, up to ``cap`` (the report notes a cut);
-gathered again every ``refresh`` seconds, so that objects made later are
-seen.  Or exactly the objects passed as ``objects``.
+Candidates: by default every object reachable from the modules, the calling
+thread's frames and the running threads' targets (what the GC tracks, and
+the objects they refer to that it does not: floats, strings, bytes, arrays,
+other C objects), minus immortal objects and the finder's own, up to
+``cap`` (the report notes a cut); gathered again every ``refresh`` seconds,
+so that objects made later are seen. Or exactly the objects passed as
+``objects``.
 
 What the finder changes in the program: it holds a strong reference to each
 candidate from one refresh to the next (``refresh`` seconds, 2 by default)
@@ -367,7 +369,7 @@ class Finder:
 
     # --- start, refresh, stop
 
-    def start(self) -> "Finder":
+    def start(self) -> Finder:
         if not _SAMPLER_AVAILABLE or _gil_enabled():
             raise ContentionUnavailable(GIL_MESSAGE)
         if self._sampler is not None:
@@ -652,7 +654,7 @@ class Finder:
                       candidates=self._largest, notes=notes,
                       threads=threads)
 
-    def __enter__(self) -> "Finder":
+    def __enter__(self) -> Finder:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

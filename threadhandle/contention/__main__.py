@@ -30,7 +30,7 @@ import json  # noqa: F401  (Report.to_json)
 import traceback  # noqa: F401
 
 from threadhandle.contention import (
-    Finder, Report, _gil_enabled, _OWN_THREADS, _start_thread, gil_message)
+    Finder, Report, _gil_enabled, _start_thread, gil_message)
 from threadhandle.contention._options import OPTIONS
 
 PROG = "python -m threadhandle.contention"
@@ -55,7 +55,8 @@ def positive(kind):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"not a number: {text!r}") from None
         if not value > 0:
             raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
         return value
@@ -68,7 +69,8 @@ def within(option):
         try:
             value = option.kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"not a number: {text!r}") from None
         if not option.fits(value):
             raise argparse.ArgumentTypeError(
                 f"must be {option.limits()}: {text!r}")
@@ -81,7 +83,7 @@ def before_report(path: str):
         return Report.load(path)
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise argparse.ArgumentTypeError(
-            f"cannot read the report {path!r}: {exc}")
+            f"cannot read the report {path!r}: {exc}") from None
 
 
 def split_argv(argv: list) -> tuple:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 # The remedy names tools read (Entry.remedy_name): one per kind of fix.
 HANDLE = "handle"

@@ -52,7 +52,7 @@ class Facts:
     library_cache: bool = False  # found inside a library's cache
 
     @classmethod
-    def of(cls, obj: object, where: str = "") -> "Facts":
+    def of(cls, obj: object, where: str = "") -> Facts:
         kind = type(obj)
         is_type = _peek.is_type(obj)
         # A type not made by a class statement (or type()): a static type,
@@ -175,7 +175,7 @@ def remedy(facts: dict, kind: str, where: str, cause: str,
 class Report:
     """What a sampling run found: `entries` ranked by their estimated cost
     (Entry.estimate), those whose cost is small last."""
-    entries: list
+    entries: list[Entry]
     seconds: float
     sweeps: int
     candidates: int
@@ -186,7 +186,7 @@ class Report:
     # for two busy threads; the estimates are shares of it.
     threads: float = 0.0
 
-    def top(self, n: int = 10) -> list:
+    def top(self, n: int = 10) -> list[Entry]:
         """The first n entries listed (above the threshold), in rank
         order: the costly ones, then those below the line."""
         return [entry for entry in self.entries
@@ -203,7 +203,7 @@ class Report:
                 "entries": [entry.to_dict() for entry in entries]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Report":
+    def from_dict(cls, data: dict) -> Report:
         """The Report that to_dict() (or a JSON file written by -o) holds;
         the entries' derived fields (shares, cause) are recomputed."""
         names = {name for name in Entry.__dataclass_fields__}
@@ -219,19 +219,19 @@ class Report:
                    threads=data.get("threads", 0.0))
 
     @classmethod
-    def load(cls, path: str) -> "Report":
+    def load(cls, path: str) -> Report:
         """A report written with -o / write_json."""
         with open(path, encoding="utf-8") as file:
             return cls.from_dict(json.load(file))
 
-    def compare(self, before: "Report") -> list:
+    def compare(self, before: Report) -> list:
         """What changed since `before` (a run before a remedy was applied):
         [((type, where), status)] with status "gone", "halved", "lower",
         "unchanged", "higher" or "new"; entries are matched by type and
         place, since ids differ between runs."""
         return _compare.compare(before, self)
 
-    def format_comparison(self, before: "Report") -> str:
+    def format_comparison(self, before: Report) -> str:
         """compare(before) as text, with each entry's estimate (or, for a
         report without estimates, share) before and after."""
         return _compare.format_comparison(before, self)

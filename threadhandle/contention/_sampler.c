@@ -78,7 +78,8 @@ static PyStructSequence_Desc counts_desc = {
     "threadhandle._threadhandle.SamplerCounts",
     "What the sampler counted over one set of candidates (returned by "
     "_Sampler.swap()).",
-    counts_fields, 5,
+    counts_fields,
+    5,
 };
 
 static PyStructSequence_Field stats_fields[] = {
@@ -92,7 +93,8 @@ static PyStructSequence_Field stats_fields[] = {
 static PyStructSequence_Desc stats_desc = {
     "threadhandle._threadhandle.SamplerStats",
     "The sampler's progress (returned by _Sampler.stats()).",
-    stats_fields, 3,
+    stats_fields,
+    3,
 };
 
 int
@@ -115,7 +117,8 @@ make_stats(unsigned long long sweeps, double busy, Py_ssize_t size)
         return NULL;
     }
     PyObject *values[3] = {
-        PyLong_FromUnsignedLongLong(sweeps), PyFloat_FromDouble(busy),
+        PyLong_FromUnsignedLongLong(sweeps),
+        PyFloat_FromDouble(busy),
         PyLong_FromSsize_t(size),
     };
     for (int i = 0; i < 3; i++) {
@@ -148,47 +151,47 @@ make_stats(unsigned long long sweeps, double busy, Py_ssize_t size)
 /* The bits of a PyMutex (Include/cpython/lock.h, pylock.h from 3.15):
  * 1 locked (_Py_LOCKED), 2 threads parked waiting for it (_Py_HAS_PARKED,
  * defined in the internal pycore_lock.h); the same in 3.13, 3.14, 3.15. */
-#define TH_MUTEX_HAS_PARKED 2
+#  define TH_MUTEX_HAS_PARKED 2
 
 /* One set of candidates and its counts, owned by the sampler between two
  * swaps. */
 typedef struct {
-    PyObject *objects;          /* tuple; strong */
+    PyObject *objects; /* tuple; strong */
     Py_ssize_t size;
-    uint64_t sweeps;            /* full sweeps counted over this set */
-    int baseline;               /* 1: the next sweep only reads */
-    Py_ssize_t *last_shared;    /* ob_ref_shared at the previous read */
-    uint64_t *changes;          /* reads that differed from the previous */
-    uint64_t *parked;           /* reads with threads parked on ob_mutex */
-    uint64_t *burst_changes;    /* changes seen in bursts */
-    int64_t *burst_ns;          /* time spent in bursts */
-    Py_ssize_t cursor;          /* the next candidate to burst */
+    uint64_t sweeps;         /* full sweeps counted over this set */
+    int baseline;            /* 1: the next sweep only reads */
+    Py_ssize_t *last_shared; /* ob_ref_shared at the previous read */
+    uint64_t *changes;       /* reads that differed from the previous */
+    uint64_t *parked;        /* reads with threads parked on ob_mutex */
+    uint64_t *burst_changes; /* changes seen in bursts */
+    int64_t *burst_ns;       /* time spent in bursts */
+    Py_ssize_t cursor;       /* the next candidate to burst */
 } candidate_set;
 
 /* One burst: this long on one object; long enough for some tens of
  * changes of a hammered count, short enough that a burst per sweep stays
  * a small part of the sampler's time. */
-#define TH_BURST_NS 20000
+#  define TH_BURST_NS 20000
 /* Reads between two looks at the clock in a burst. */
-#define TH_BURST_READS 16
+#  define TH_BURST_READS 16
 
 struct th_sampler {
     pthread_t thread;
-    pthread_mutex_t mutex;      /* guards everything below */
-    pthread_cond_t wake;        /* a swap, a resume or stop */
+    pthread_mutex_t mutex; /* guards everything below */
+    pthread_cond_t wake;   /* a swap, a resume or stop */
     int started;
-    int has_thread;             /* 0 before start and in a child of
+    int has_thread; /* 0 before start and in a child of
                                    fork(): nothing to join */
     int stopping;
-    int paused;                 /* set by a swap, cleared by resume */
-    double duty;                /* fraction of one core, 0 < duty <= 1 */
-    int64_t min_gap_ns;         /* between the starts of two sweeps */
-    candidate_set *set;         /* NULL: nothing to sample */
-    uint64_t total_sweeps;      /* over every set, for progress */
+    int paused;            /* set by a swap, cleared by resume */
+    double duty;           /* fraction of one core, 0 < duty <= 1 */
+    int64_t min_gap_ns;    /* between the starts of two sweeps */
+    candidate_set *set;    /* NULL: nothing to sample */
+    uint64_t total_sweeps; /* over every set, for progress */
     int64_t busy_ns;
-    int requests;               /* threads waiting for the mutex (atomic,
+    int requests;            /* threads waiting for the mutex (atomic,
                                    read without it) */
-    th_sampler *prev, *next;    /* the registry of live samplers */
+    th_sampler *prev, *next; /* the registry of live samplers */
 };
 
 /* Every live sampler, for the fork handlers; registry_mutex guards the
@@ -245,8 +248,8 @@ burst(candidate_set *set, Py_ssize_t i)
     int64_t start = now_ns(), end = start + TH_BURST_NS, now;
     do {
         for (int k = 0; k < TH_BURST_READS; k++) {
-            Py_ssize_t shared = _Py_atomic_load_ssize_relaxed(
-                &op->ob_ref_shared);
+            Py_ssize_t shared =
+                _Py_atomic_load_ssize_relaxed(&op->ob_ref_shared);
             changes += shared != last;
             last = shared;
         }
@@ -286,7 +289,7 @@ bursts(candidate_set *set, int64_t sweep_ns)
 static void
 timespec_after(struct timespec *ts, int64_t ns)
 {
-    clock_gettime(CLOCK_REALTIME, ts);   /* pthread_cond_timedwait's clock */
+    clock_gettime(CLOCK_REALTIME, ts); /* pthread_cond_timedwait's clock */
     int64_t total = ts->tv_nsec + ns;
     ts->tv_sec += (time_t)(total / 1000000000LL);
     ts->tv_nsec = (long)(total % 1000000000LL);
@@ -404,8 +407,8 @@ fork_child(void)
 static void
 register_fork_handlers(void)
 {
-    fork_handlers_error = pthread_atfork(fork_prepare, fork_parent,
-                                         fork_child);
+    fork_handlers_error =
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 static void
@@ -445,7 +448,8 @@ set_new(PyObject *objects)
     set->burst_changes = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
     set->burst_ns = PyMem_Calloc(n ? n : 1, sizeof(int64_t));
     if (!set->last_shared || !set->changes || !set->parked
-        || !set->burst_changes || !set->burst_ns) {
+        || !set->burst_changes || !set->burst_ns)
+    {
         set_free(set);
         PyErr_NoMemory();
         return NULL;
@@ -462,9 +466,9 @@ counts_list(const void *values, Py_ssize_t n, int ns)
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = ns
-            ? PyFloat_FromDouble((double)((const int64_t *)values)[i] / 1e9)
-            : PyLong_FromUnsignedLongLong(((const uint64_t *)values)[i]);
+        PyObject *item =
+            ns ? PyFloat_FromDouble((double)((const int64_t *)values)[i] / 1e9)
+               : PyLong_FromUnsignedLongLong(((const uint64_t *)values)[i]);
         if (item == NULL) {
             Py_DECREF(list);
             return NULL;
@@ -535,24 +539,22 @@ th_sampler_new(double duty, double max_rate)
     s->paused = 1;
     pthread_mutex_init(&s->mutex, NULL);
     pthread_cond_init(&s->wake, NULL);
-    Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&registry_mutex);
+    Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&registry_mutex);
     s->next = registry;
     if (registry != NULL) {
         registry->prev = s;
     }
     registry = s;
     pthread_mutex_unlock(&registry_mutex);
-    Py_END_ALLOW_THREADS
-    return s;
+    Py_END_ALLOW_THREADS return s;
 }
 
 int
 th_sampler_start(th_sampler *s)
 {
     PyThreadState *tstate = lock_detached(s);
-    int err = s->started ? -1 : pthread_create(&s->thread, NULL,
-                                               sampler_main, s);
+    int err =
+        s->started ? -1 : pthread_create(&s->thread, NULL, sampler_main, s);
     s->started |= err == 0;
     s->has_thread = err == 0;
     unlock_attach(s, tstate);
@@ -619,8 +621,7 @@ th_sampler_stop(th_sampler *s)
 {
     /* Only the first call joins the thread; none in a child of fork(),
      * where the thread does not exist. */
-    Py_BEGIN_ALLOW_THREADS
-    lock_counted(s);
+    Py_BEGIN_ALLOW_THREADS lock_counted(s);
     int join = s->has_thread && !s->stopping;
     s->stopping = 1;
     pthread_cond_signal(&s->wake);
@@ -638,8 +639,7 @@ th_sampler_free(th_sampler *s)
         return;
     }
     th_sampler_stop(s);
-    Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&registry_mutex);
+    Py_BEGIN_ALLOW_THREADS pthread_mutex_lock(&registry_mutex);
     if (s->prev != NULL) {
         s->prev->next = s->next;
     }
@@ -650,14 +650,13 @@ th_sampler_free(th_sampler *s)
         s->next->prev = s->prev;
     }
     pthread_mutex_unlock(&registry_mutex);
-    Py_END_ALLOW_THREADS
-    set_free(s->set);
+    Py_END_ALLOW_THREADS set_free(s->set);
     pthread_mutex_destroy(&s->mutex);
     pthread_cond_destroy(&s->wake);
     PyMem_Free(s);
 }
 
-#else  /* !TH_SAMPLER_AVAILABLE */
+#else /* !TH_SAMPLER_AVAILABLE */
 
 th_sampler *
 th_sampler_new(double duty, double max_rate)
@@ -711,7 +710,7 @@ th_sampler_free(th_sampler *s)
     (void)s;
 }
 
-#endif  /* TH_SAMPLER_AVAILABLE */
+#endif /* TH_SAMPLER_AVAILABLE */
 
 int
 th_sampler_available(void)
