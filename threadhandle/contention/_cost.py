@@ -32,14 +32,15 @@ from __future__ import annotations
 # drops a reference) against each thread reading its own; the threads'
 # extra time per second over the changes per second the bursts saw.
 # Measured by `python -P benchmarks/contention_cost.py --per-change
-# --seconds 2 --rounds 3` on 3.14t, this project's 2-vCPU machine shared
-# with other jobs (load 4.4-5.4), 2026-12-07: 568, 590 and 279 ns a change
-# for the dict (the threads 22-31% slower than with own copies), 105, 1450
-# and 244 ns for a float read the same way; 400 ns, the median of the six,
-# rounded.  On a busy machine the threads run less often during a burst,
-# so a burst sees fewer changes and each one seems to cost more: read the
-# figure as good to a factor of 2.
-SECONDS_PER_CHANGE = 400e-9
+# --seconds 2 --rounds 5` on 3.14t, this project's 2-vCPU machine with
+# nothing else of ours running (load 1.2), 2026-12-07 21:37 UTC: 244-315
+# ns a change for the dict (median 300; the threads 56-71% slower than
+# with own copies), 138-207 ns for a float read the same way (median 185);
+# 250 ns, between the two.  On a busy machine the threads run less often
+# during a burst, so a burst sees fewer changes and each one seems to cost
+# more (the same script at load 4.4-5.4 gave 105-1450 ns): read the figure
+# as good to a factor of 2.
+SECONDS_PER_CHANGE = 250e-9
 
 # An entry whose estimate is below this share of the threads' time is
 # listed below the line: fixing it would give back little.
