@@ -2,7 +2,9 @@
 everything the suite reads from the finder is here.  It uses
   * Finder(duty=..., top=...) with start()/stop() -> report, from a thread
     the finder counts as its own (contention._OWN_THREADS: not looked at);
-  * report.top(1)[0]: the #1 entry's type, where, remedy text, id (the
+  * report.top(1)[0], unless it is listed below the line (Entry.small:
+    the report then names nothing worth fixing): the #1 entry's type,
+    where, its estimate, remedy text, id (the
     object's id(), compared while the object lives) and remedy_name, the
     name of the remedies table's row (threadhandle/contention/_remedies.py),
     mapped here to the suite's remedy names;
@@ -47,7 +49,12 @@ def sampler(seconds: float, duty: float, result: dict, ids_of=None):
             time.sleep(seconds)
             report = finder.stop()
             top = report.top(1)
-            if top:
+            if top and top[0].small:
+                # Listed below the line: the report says nothing there is
+                # worth fixing, so it names no #1.
+                result["below_line"] = (f"{top[0].type} {top[0].where} "
+                                        f"{top[0].estimate}")
+            elif top:
                 first = top[0]
                 result.update(type=first.type, where=first.where,
                               remedy=first.remedy,

@@ -153,7 +153,8 @@ def table(summaries: list) -> str:
         finder = summary.get("finder") or {}
         first = (finder.get("error", "")[:30] or
                  (f"{finder['type']} {','.join(finder['names']) or '?'}"
-                  if "type" in finder else "nothing"))
+                  if "type" in finder else "nothing above the line"
+                  if "below_line" in finder else "nothing"))
         right = {True: "yes", False: "NO", None: "-"}[
             finder.get("is_culprit")] if finder else "-"
         remedies = {k: v for k, v in summary["remedies"].items()
