@@ -100,6 +100,9 @@ finder_adapter = suite_module("finder")
     # A joint remedy: every part, on the cause's container.
     ("enable_deferred_refcount+immortalize_values", "heap ints",
      "DEADLINES", [("deferred", "DEADLINES"), ("values", "DEADLINES")]),
+    ("enable_deferred_refcount+enable_deferred_refcount_values",
+     "routes dict", "ROUTER",
+     [("deferred", "ROUTER"), ("deferred_values", "ROUTER")]),
     ("handle+intern_keys", "COUNTS", "COUNTS",
      [("handle", "COUNTS"), ("intern_keys", "COUNTS")]),
     # No tool, or a part the suite cannot apply: nothing.

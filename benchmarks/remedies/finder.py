@@ -97,7 +97,8 @@ SUITE_REMEDY = {
 # holds) are each applied to the container: its values or keys are what
 # the part names.
 JOINT_PART = {"immortalize_values": "values", "intern_keys": "intern_keys",
-              "intern": "intern_values"}
+              "intern": "intern_values",
+              "enable_deferred_refcount_values": "deferred_values"}
 
 
 def suite_remedy(table_name: str) -> str:

@@ -14,6 +14,8 @@ remedy_<name>).  A joint remedy is a list of such parts.
                   values, a list's items, an instance's attribute values)
   values          immortalize the values it holds, not the object (the part
                   of a joint remedy, with deferred on the object)
+  deferred_values enable_deferred_refcount on the values it holds (with
+                  deferred on the object: a dict held as an attribute)
   intern          sys.intern(obj) for each str object, rebound in place
   <other>         the program's remedy_<other>(mine, main): bind once per
                   thread, read once into a local, intern the keys, ...
@@ -28,7 +30,8 @@ FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)
 
 # Applied in the main thread, on the shared objects.
-MAIN_SIDE = ("deferred", "immortal", "immortal_values", "values")
+MAIN_SIDE = ("deferred", "immortal", "immortal_values", "values",
+             "deferred_values")
 # Applied in each thread, to a module global of the program.
 THREAD_SIDE = ("handle", "local_handle", "intern")
 GENERIC = MAIN_SIDE + THREAD_SIDE
@@ -40,7 +43,7 @@ class RemedyUnavailable(Exception):
 
 def why_unavailable(remedy: str) -> str:
     """Why a generic remedy cannot run here ('' if it can)."""
-    if remedy == "deferred" and not HAS_DEFERRED:
+    if remedy in ("deferred", "deferred_values") and not HAS_DEFERRED:
         return "deferred reference counting needs free-threaded 3.14+"
     if remedy in ("immortal", "immortal_values", "values"):
         try:
@@ -57,10 +60,12 @@ def held_values(obj) -> list:
         return list(obj.values())
     if isinstance(obj, (list, tuple, set, frozenset)):
         return list(obj)
-    attributes = getattr(obj, "__dict__", None)
-    if isinstance(attributes, dict):
-        return list(attributes.values())
-    return []
+    # An instance's attribute values, without reading its __dict__: that
+    # would make CPython build a dict for an instance that keeps its
+    # values inline, and change how every thread reads them.
+    import gc
+    return [value for value in gc.get_referents(obj)
+            if value is not type(obj)]
 
 
 def apply_main(remedy: str, objects: tuple) -> list:
@@ -69,13 +74,13 @@ def apply_main(remedy: str, objects: tuple) -> list:
     import threadhandle
     notes = []
     for obj in objects:
-        targets = [] if remedy == "values" else [obj]
-        if remedy in ("immortal_values", "values"):
+        targets = [] if remedy in ("values", "deferred_values") else [obj]
+        if remedy in ("immortal_values", "values", "deferred_values"):
             targets += held_values(obj)
         for target in targets:
             what = type(target).__name__
             try:
-                if remedy == "deferred":
+                if remedy in ("deferred", "deferred_values"):
                     done = threadhandle.enable_deferred_refcount(target)
                 else:
                     done = threadhandle.immortalize(target)

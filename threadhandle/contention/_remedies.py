@@ -26,6 +26,7 @@ BIND = "bind_per_thread"
 VIEW = "view_per_thread"
 READ_ONCE = "read_once_per_thread"
 IMMORTALIZE_VALUES = "immortalize_values"   # only in joint remedies
+DEFER_VALUES = "enable_deferred_refcount_values"  # only in joint remedies
 FEWER = "none_fewer_instances"
 LOCK_SPLIT = "lock_split"
 
@@ -398,9 +399,12 @@ def group_joint_causes(entries: list, python: tuple | None = None) -> None:
     """Give the entries that are parts of one cause one remedy naming all
     of them: a container (an instance, a dict, a list) with the entries
     found in it whose remedy is immortalize or interning (its float
-    values, its run-time keys).  Either alone was measured to do little
-    (deferral alone 0.95-1.32x, immortal values alone 0.89-1.06x, both
-    1.70-1.87x; interned keys with deferral 1.94x, deferral alone 0.95x).
+    values, its run-time keys), or deferral when the container's is too
+    (a dict read as an attribute of a shared instance).  Either alone was
+    measured to do little (deferral alone 0.95-1.32x, immortal values alone
+    0.89-1.06x, both 1.70-1.87x; interned keys with deferral 1.94x,
+    deferral alone 0.95x; the instance or its dict deferred alone 0.26-0.85
+    of the own copies' scaling, both 0.84-1.03).
     Changes the entries in place: remedy, remedy_name and group (the
     container's where)."""
     python = python or tuple(sys.version_info[:2])
@@ -411,8 +415,10 @@ def group_joint_causes(entries: list, python: tuple | None = None) -> None:
         if (container is None or container is entry
                 or entry.kind not in ("attr", "item", "key")
                 or entry.remedy_name not in (IMMORTALIZE, READ_ONCE,
-                                             INTERN_KEYS, INTERN)
-                or container.remedy_name in (LOCK_SPLIT, FEWER, BIND)):
+                                             INTERN_KEYS, INTERN, DEFER)
+                or container.remedy_name in (LOCK_SPLIT, FEWER, BIND)
+                or (entry.remedy_name == DEFER
+                    and container.remedy_name != DEFER)):
             continue
         members.setdefault(container.id, []).append(entry)
     for key, parts in members.items():
@@ -433,6 +439,12 @@ def group_joint_causes(entries: list, python: tuple | None = None) -> None:
         elif container.remedy_name not in (INTERN_KEYS, HANDLE):
             steps.append(f"{container.remedy_name}({container.where})")
             names.append(container.remedy_name)
+        deferrable = [part for part in values if part.remedy_name == DEFER]
+        if deferrable:
+            steps.append("enable_deferred_refcount(" + ", ".join(
+                part.where for part in deferrable) + ")")
+            names.append(DEFER_VALUES)
+        values = [part for part in values if part not in deferrable]
         # immortalize refuses str: sys.intern makes those immortal.
         strings = [part for part in values if part.facts.get("shape") == "str"]
         others = [part for part in values if part not in strings]
@@ -456,6 +468,11 @@ def group_joint_causes(entries: list, python: tuple | None = None) -> None:
         elif keys or container.remedy_name == INTERN_KEYS:
             measured = ("measured on 3.14t: interned keys with the dict "
                         "deferred 1.94x, deferral alone 0.95x")
+        elif deferrable:
+            measured = ("measured on 3.14t for an instance and the dict it "
+                        "holds as an attribute: either deferred alone "
+                        "0.26-0.85 of the own copies' scaling, both "
+                        "0.84-1.03")
         else:
             measured = "by analogy with the values of an instance"
         text = (" and ".join(steps) + ": one cause, every part needed ("
