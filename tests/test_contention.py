@@ -459,6 +459,14 @@ def test_small_estimates_are_listed_below_the_line():
     assert "below the line" not in made_report([("m.BIG", 0.35)]).format()
 
 
+def test_an_estimate_is_at_most_all_of_the_threads_time():
+    from threadhandle.contention import _cost
+    # 10 M changes a second on 2 threads: the rough constant would say
+    # more than the threads have.
+    assert _cost.estimate(10e6, 0.0, 2.0) == 1.0
+    assert _cost.estimate(1e6, 0.0, 2.0) < 1.0
+
+
 def test_the_estimate_survives_json(tmp_path):
     report = made_report([("m.BIG", 0.35), ("m.UNKNOWN", None)], threads=1.9)
     path = tmp_path / "report.json"

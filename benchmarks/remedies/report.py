@@ -140,7 +140,7 @@ def recovers_text(finder: dict) -> str:
 
 def table(summaries: list) -> str:
     header = ["program", "together", "shared", "own", "culprit",
-              "finder #1",
+              "finder #1", "cost",
               "#1 right", "its remedy", "recovers", "best listed remedy"]
     rows = []
     for summary in summaries:
@@ -166,7 +166,9 @@ def table(summaries: list) -> str:
             "-" if together is None else f"{together:.0%}"
             + ("*" if together < SIDE_BY_SIDE else ""),
             number(variants.get("shared", {}).get("cpu")),
-            number(own), culprit_text, first if finder else "-", right,
+            number(own), culprit_text, first if finder else "-",
+            "-" if finder.get("estimate") is None
+            else f"{finder['estimate']:.0%}", right,
             (finder.get("applied") or "none").replace("remedy:", "")
             if finder else "-",
             recovers_text(finder),

@@ -67,8 +67,10 @@ def threads_time(cpu_seconds: float, seconds: float,
 
 def estimate(change_rate: float, lock_share: float,
              threads: float) -> float:
-    """The share of the threads' time the object's contention costs."""
-    return cost(change_rate, lock_share) / max(threads, _MIN_THREADS)
+    """The share of the threads' time the object's contention costs, at
+    most all of it (the formula can exceed 1: its constant is rough)."""
+    return min(cost(change_rate, lock_share) / max(threads, _MIN_THREADS),
+               1.0)
 
 
 def percent(value: float | None) -> str:
