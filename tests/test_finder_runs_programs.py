@@ -259,6 +259,9 @@ PROGRAMS = {
         """,
     "sigint": """\
         import os, signal, time
+        # As in a shell's foreground job: a background job (CI's, say)
+        # starts with SIGINT ignored, and python then leaves it so.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         time.sleep(0.2)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(30)
