@@ -581,7 +581,7 @@ def _is_immortal(obj):
 
 cdef int _layout_matches = TH_LAYOUT_MATCHES
 # Whether this build reads inline values through CPython internals (for
-# tests; internals.h says where and why).
+# tests; internals.h gates them, docs/internals.md says why).
 _INLINE_VALUES = bool(TH_INLINE_VALUES)
 _THREAD_END_HOOK = bool(TH_THREAD_END_HOOK)
 _SET_IMMORTAL = bool(TH_SET_IMMORTAL)
