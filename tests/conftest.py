@@ -15,6 +15,20 @@ FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 # Whether the GIL is on now (a GIL build, or PYTHON_GIL=1): then there is
 # no reference-count contention for the finder's tests to find.
 GIL = not FREE_THREADED or sys._is_gil_enabled()
+
+
+# The finder's tests: what needs free-threading, and the mark of a module
+# whose tests sample the whole process (never run by several threads).
+def needs_free_threading_mark():
+    import pytest
+    return pytest.mark.skipif(
+        GIL, reason="reference-count contention exists only without a GIL")
+
+
+def samples_the_process_mark():
+    import pytest
+    return pytest.mark.thread_unsafe(
+        reason="samples the whole process while its own threads run")
 # Under ThreadSanitizer (make tsan) Python runs many times slower: the
 # finder has too few sweeps for its findings to be checked, and its tests
 # only run it (TSan checks the sampler and the finder for races).

@@ -19,13 +19,12 @@ from threadhandle import contention
 from threadhandle.contention._report import Facts, remedy
 
 from conftest import (
-    FREE_THREADED, GIL, UNDER_TSAN, check_findings, finder_cli)
+    FREE_THREADED, GIL, UNDER_TSAN, check_findings, finder_cli,
+    needs_free_threading_mark, samples_the_process_mark)
 
-needs_free_threading = pytest.mark.skipif(
-    GIL, reason="reference-count contention exists only without a GIL")
+needs_free_threading = needs_free_threading_mark()
 # The sampling tests run their own threads and measure the whole process.
-pytestmark = pytest.mark.thread_unsafe(
-    reason="samples the whole process while its own threads run")
+pytestmark = samples_the_process_mark()
 
 SECONDS = 1.0
 HAS_DEFERRED = FREE_THREADED and sys.version_info >= (3, 14)

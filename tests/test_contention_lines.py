@@ -17,12 +17,12 @@ from threadhandle import contention
 from threadhandle.contention import _lines
 from threadhandle.contention._report import Entry, Report
 
-from conftest import GIL, UNDER_TSAN, check_findings, finder_cli
+from conftest import (
+    UNDER_TSAN, check_findings, finder_cli, needs_free_threading_mark,
+    samples_the_process_mark)
 
-needs_free_threading = pytest.mark.skipif(
-    GIL, reason="reference-count contention exists only without a GIL")
-pytestmark = pytest.mark.thread_unsafe(
-    reason="samples the whole process while its own threads run")
+needs_free_threading = needs_free_threading_mark()
+pytestmark = samples_the_process_mark()
 
 SECONDS = 1.0
 DUTY = 0.5
