@@ -135,7 +135,15 @@ def recovers_text(finder: dict) -> str:
         return "-"
     if finder.get("recovery") is None:
         return "raised" if finder.get("applied_notes") else "-"
-    return number(finder["recovery"], "")
+    return number(finder["recovery"], "") + (" refused" if refused(finder)
+                                              else "")
+
+
+def refused(finder: dict) -> bool:
+    """A part of the remedy was refused (immortalize of an object other
+    threads held already): what was measured is the remedy not applied."""
+    return any(" refused " in note for note in finder.get("applied_notes")
+               or ())
 
 
 def table(summaries: list) -> str:
@@ -186,10 +194,12 @@ def totals(summaries: list) -> str:
     recovered = sum(1 for f in applied
                     if (f.get("recovery") or 0) >= RECOVERS)
     raised = sum(1 for f in applied if recovers_text(f) == "raised")
+    refusals = sum(1 for f in applied
+                   if f.get("recovery") is not None and refused(f))
     return (f"finder #1 is the culprit: {right}/{len(judged)}; its remedy, "
             f"applied, recovers >= {RECOVERS:.0%} of the ideal: "
             f"{recovered}/{len(applied)} (of those the suite could apply; "
-            f"{raised} raised)")
+            f"{raised} raised, {refusals} refused in part)")
 
 
 def output_path(option: str | None, suffix: str) -> Path | None:

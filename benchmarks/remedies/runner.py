@@ -16,6 +16,7 @@ CPU time either: such contention shows in the wall-time scaling only.
 
 from __future__ import annotations
 
+import re
 import statistics
 import sys
 import threading
@@ -116,6 +117,10 @@ def run(program: Program, variant: Variant, threads: int, n: int,
     remedies applied, `threads` threads each running work(n) from a
     barrier.  `during`, if given, is called in this thread while they run
     (the finder)."""
+    # re.compile hands out its cached pattern: without a purge, a run's
+    # "fresh" pattern is one earlier runs' threads held, which immortalize
+    # refuses (it has a shared count) where a program's own would not.
+    re.purge()
     main = program.instance(keep=True)
     try:
         return _run(program, variant, threads, n, during, main)
