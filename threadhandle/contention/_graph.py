@@ -345,6 +345,14 @@ def _referrer_place(obj: object, exclude: set) -> tuple:
                  and type(ref) is not types.FrameType]
     if not referrers:
         return ("not reached by name (held by C code?)", "unknown", None)
+    for ref in referrers:
+        # A module's globals (the modules walk names what is in them, not
+        # the dict itself), named by the dict's own __name__ entry.
+        if (issubclass(type(ref), types.ModuleType)
+                and _peek.module_dict(ref) is obj):
+            name = obj.get("__name__") if type(obj) is dict else None
+            if type(name) is str:
+                return (f"{name}.__dict__", "attr", ref)
     for ref in [ref for ref in referrers if type(ref) is dict][:3]:
         owner = _cache_owner(ref, exclude | {id(referrers)})
         if owner:

@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from collections.abc import Callable
 
+from threadhandle._threadhandle import _CAN_IMMORTALIZE
+
 # The remedy names tools read (Entry.remedy_name): one per kind of fix.
 HANDLE = "handle"
 DEFER = "enable_deferred_refcount"
@@ -27,6 +29,7 @@ VIEW = "view_per_thread"
 READ_ONCE = "read_once_per_thread"
 IMMORTALIZE_VALUES = "immortalize_values"   # only in joint remedies
 DEFER_VALUES = "enable_deferred_refcount_values"  # only in joint remedies
+FROZEN = "frozenset_per_thread_copy"
 FEWER = "none_fewer_instances"
 LOCK_SPLIT = "lock_split"
 
@@ -47,6 +50,8 @@ MEANINGS = {
           " re.compile(...)), outside the loop",
     VIEW: "take the memoryview once per thread",
     READ_ONCE: "read the value once per thread into a local",
+    FROZEN: "a frozenset if the threads never change it, else a copy per "
+            "thread (3.13 and 3.14 lock a set on each read)",
     FEWER: "no tool helps: make fewer instances, or reuse them",
     LOCK_SPLIT: "no tool helps: each thread its own object, merged at the "
                 "end, or fewer writes",
@@ -60,12 +65,15 @@ class Situation:
     key, cell, argument, local, member, cache, unknown); where: the
     place's text;
     cause: "lock" (threads waited for its lock) or "refcount"; python:
-    (major, minor) of the free-threaded interpreter."""
+    (major, minor) of the free-threaded interpreter; can_immortalize:
+    this build's immortalize can (not 3.13t or 3.14t built without
+    CPython's internals)."""
     facts: dict
     kind: str
     where: str
     cause: str
     python: tuple
+    can_immortalize: bool = True
 
     def fact(self, name: str):
         return self.facts.get(name)
@@ -265,6 +273,23 @@ def _defer_text(s: Situation) -> str:
     return text
 
 
+def _immortal_313_text(s: Situation) -> str:
+    return ("3.13 has no deferred reference counting: " + _IMMORTAL_IF_LONG
+            + "; nothing counts it then, C code included (bisect refuses a "
+            "handle); else a ThreadHandle per thread (local_handle(obj) "
+            "where it is used)")
+
+
+def _set_text(s: Situation) -> str:
+    return ("a set: on 3.13 and 3.14 every read (x in s, iteration) takes "
+            "the set's lock, whatever its count does, so neither deferral "
+            "nor a handle helps; if the threads never change it, make it a "
+            "frozenset (read without a lock; then, if it lives long, "
+            "enable_deferred_refcount or immortalize it as any other "
+            "long-lived object), else give each thread its own copy "
+            "(CPython 3.15 reads sets without the lock)")
+
+
 def _handle_text(s: Situation) -> str:
     return ("a ThreadHandle per thread (local_handle(obj) where it is "
             "used); 3.13 has no deferred reference counting")
@@ -306,6 +331,12 @@ ROWS = (
         "memoryview(ndarray): handle and immortal both 0.75-0.90x; the "
         "export state is in the array",
         "a memoryview"),
+    Row(FROZEN, lambda s: s.shape == "set" and s.python < (3, 15),
+        _set_text,
+        "x in s with two threads on 3.14.7t: a shared set deferred "
+        "1.20-1.43x, a frozenset deferred 2.11-2.24x (median of 5); 3.15 "
+        "reads sets without the lock (gh-132657), a set 1.95-2.11x",
+        "a set, on 3.13t and 3.14t"),
     Row(IMMORTALIZE, lambda s: s.shape == "pattern", _pattern_text,
         "every Match holds its pattern: deferral measured 0.95x; "
         "re.compile hands every thread the cached object, so no per-thread "
@@ -355,9 +386,16 @@ ROWS = (
         "d[5] 1.88x, o.x 1.94x against own 1.91-1.99x; cheaper per use "
         "than a handle",
         "tracked by the GC, on 3.14t and later"),
+    Row(IMMORTALIZE, lambda s: s.from_module and s.can_immortalize,
+        _immortal_313_text,
+        "3.13t has no deferred reference counting; the handle recovered "
+        "under 90% of the own copies' scaling in most of the suite's "
+        "programs (the values read through it still count)",
+        "tracked by the GC, reached from a module, on 3.13t"),
     Row(HANDLE, lambda s: True, _handle_text,
         "3.13t has no deferred reference counting",
-        "tracked by the GC, on 3.13t"),
+        "tracked by the GC, reached otherwise (or immortalize cannot), "
+        "on 3.13t"),
 )
 
 
@@ -369,10 +407,13 @@ class Remedy:
 
 
 def choose(facts: dict, kind: str, where: str, cause: str,
-           python: tuple | None = None) -> Remedy:
-    """The first row of ROWS whose condition holds."""
-    situation = Situation(facts, kind, where, cause,
-                          python or tuple(sys.version_info[:2]))
+           python: tuple | None = None,
+           can_immortalize: bool | None = None) -> Remedy:
+    """The first row of ROWS whose condition holds (python and
+    can_immortalize default to this interpreter's and build's)."""
+    situation = Situation(
+        facts, kind, where, cause, python or tuple(sys.version_info[:2]),
+        _CAN_IMMORTALIZE if can_immortalize is None else can_immortalize)
     for index, row in enumerate(ROWS):
         if row.when(situation):
             return Remedy(row.name, row.text(situation), index)
