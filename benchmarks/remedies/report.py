@@ -10,7 +10,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from .runner import scaling
+from .runner import AGAIN, scaling
 
 # Below this share of the wall time running side by side (CPU time /
 # (threads * wall)), two threads had the CPUs together too little for
@@ -75,6 +75,8 @@ def summarize(program, variants: list, results: dict, threads: int,
             culprit = list(program.shared)   # joint: only all together
     remedies = {variant.label: recovery(variant.label)
                 for variant in variants if variant.parts}
+    # The control: the ideal measured again, as a share of the ideal.
+    again = recovery(ideal_label + AGAIN) if ideal_is_own else None
     shares = [values["cpu_share"] for values in measured.values()
               if "cpu_share" in values]
     side_by_side = statistics.median(shares) if shares else None
@@ -86,6 +88,7 @@ def summarize(program, variants: list, results: dict, threads: int,
         "culprit": culprit,
         "joint": culprit is not None and len(culprit) > 1,
         "remedies": remedies,
+        "ideal_again": again,
         "side_by_side": None if side_by_side is None
         else round(side_by_side, 3),
     }
@@ -196,10 +199,19 @@ def totals(summaries: list) -> str:
     raised = sum(1 for f in applied if recovers_text(f) == "raised")
     refusals = sum(1 for f in applied
                    if f.get("recovery") is not None and refused(f))
+    controls = [s["ideal_again"] for s in summaries
+                if s.get("ideal_again") is not None]
+    control = ""
+    if controls:
+        short = sum(1 for value in controls if value < RECOVERS)
+        spread = statistics.median(abs(value - 1) for value in controls)
+        control = (f"\ncontrol: the ideal measured again recovers < "
+                   f"{RECOVERS:.0%} of itself in {short}/{len(controls)}; "
+                   f"it differs from itself by {spread:.0%} (median)")
     return (f"finder #1 is the culprit: {right}/{len(judged)}; its remedy, "
             f"applied, recovers >= {RECOVERS:.0%} of the ideal: "
             f"{recovered}/{len(applied)} (of those the suite could apply; "
-            f"{raised} raised, {refusals} refused in part)")
+            f"{raised} raised, {refusals} refused in part)" + control)
 
 
 def output_path(option: str | None, suffix: str) -> Path | None:

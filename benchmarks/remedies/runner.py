@@ -34,18 +34,25 @@ class VariantError(Exception):
     """The variant failed: it raised, or gave another result."""
 
 
+# The label's suffix of the ideal measured a second time (the control).
+AGAIN = " again"
+
+
 @dataclass(frozen=True)
 class Variant:
     own: frozenset = frozenset()
     parts: tuple = ()          # ((remedy, name), ...)
+    again: bool = False        # the same variant measured a second time
 
     @property
     def label(self) -> str:
         if self.parts:
-            return "remedy:" + remedy_label(self.parts)
-        if not self.own:
-            return "shared"
-        return "own:" + ",".join(sorted(self.own))
+            label = "remedy:" + remedy_label(self.parts)
+        elif not self.own:
+            label = "shared"
+        else:
+            label = "own:" + ",".join(sorted(self.own))
+        return label + AGAIN if self.again else label
 
     @classmethod
     def parse(cls, program: Program, label: str) -> Variant:
@@ -95,8 +102,11 @@ def why_not(program: Program, variant: Variant) -> str:
 
 
 def variants_of(program: Program) -> list:
-    """Every variant the suite measures for this program."""
-    found = [Variant(), Variant(own=frozenset(program.shared))]
+    """Every variant the suite measures for this program: the ideal twice
+    (the second, `again`, is the control: how far one variant's scaling
+    moves between its measures in the same run)."""
+    found = [Variant(), Variant(own=frozenset(program.shared)),
+             Variant(own=frozenset(program.shared), again=True)]
     if len(program.shared) > 1:
         found += [Variant(own=frozenset([name])) for name in program.shared]
     found += [Variant(parts=tuple(parts)) for parts in program.remedies]
