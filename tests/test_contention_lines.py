@@ -302,6 +302,61 @@ def test_names_by_line_reads_the_bytecode(tmp_path):
     assert _lines.names_by_line(str(tmp_path / "missing.py")) == {}
 
 
+def test_the_names_an_entrys_lines_use(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("def f():\n    n = memoryview(A).nbytes\n"
+                      "    return A[0]\n")
+    lines = _lines.Lines()
+    on = [{"file": str(source), "line": 2}]
+    assert {"memoryview", "A", "nbytes"} <= lines.names_on(on)
+    assert "memoryview" not in lines.names_on([{"file": str(source),
+                                                "line": 3}])
+    assert lines.names_on([]) == frozenset()
+
+
+VIEWED = """\
+import threading
+PAYLOAD = bytearray(range(256)) * 16
+
+def work():
+    total = 0
+    for i in range(%d):
+        total += memoryview(PAYLOAD)[i & 255]
+    return total
+
+threads = [threading.Thread(target=work) for _ in range(2)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+
+
+@needs_free_threading
+def test_a_bytearray_viewed_at_each_use_gets_a_view_per_thread(tmp_path):
+    """The remedy depends on the lines: a bytearray handed to memoryview
+    at each use is told to take the view once per thread (each export
+    writes its export count, whatever its reference count does)."""
+    (tmp_path / "viewed.py").write_text(VIEWED % 400_000)
+    for _ in range(3):
+        result = finder_cli("--warmup", "0", "-q", "-o", "report.json",
+                            "viewed.py", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        data = json.loads((tmp_path / "report.json").read_text())
+        entries = [entry for entry in data["entries"]
+                   if entry["where"] == "__main__.PAYLOAD"]
+        if entries and (entries[0]["lines"] or not _lines.available()):
+            break
+    check_findings()
+    assert entries, result.stderr
+    if not _lines.available():
+        # No lines before 3.14: the bytearray's own row.
+        assert entries[0]["remedy_name"] != "view_per_thread"
+        pytest.skip("no _remote_debugging before 3.14: no lines")
+    assert entries[0]["remedy_name"] == "view_per_thread"
+    assert "take the view once per thread" in entries[0]["remedy"]
+
+
 @needs_free_threading
 @pytest.mark.skipif(not _lines.available(), reason="3.14+ only")
 def test_reading_stacks_keeps_the_programs_frames_only():

@@ -65,6 +65,10 @@ CASES = [
      facts(type_name="memoryview", shape="memoryview"), "global",
      "__main__.VIEW", "refcount", PY314, "view_per_thread",
      ["view once per thread"]),
+    ("an array or bytearray its lines take memoryviews of",
+     facts(type_name="ndarray", type_module="numpy", shape="ndarray",
+           gc_tracked=False), "global", "__main__.A", "refcount", PY314,
+     "view_per_thread", ["take the view once per thread"]),
     ("a set, on 3.13t and 3.14t",
      facts(type_name="set", shape="set"), "global", "__main__.ALLOWED",
      "refcount", PY314, "frozenset_per_thread_copy",
@@ -130,10 +134,16 @@ CASES = [
 ]
 
 
+# What the lines of a case use (_lines: Lines.names_on), where it matters.
+USES = {"an array or bytearray its lines take memoryviews of":
+        frozenset({"memoryview", "A"})}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
 def test_each_row(case):
     label, given, kind, where, cause, python, name, words = case
-    chosen = choose(given, kind, where, cause, python, True)
+    chosen = choose(given, kind, where, cause, python, True,
+                    USES.get(label, frozenset()))
     assert chosen.row == row(label), ROWS[chosen.row].label
     assert chosen.name == name
     for word in words:
@@ -141,7 +151,8 @@ def test_each_row(case):
 
 
 def test_every_row_is_reached():
-    reached = {choose(*case[1:6], True).row for case in CASES}
+    reached = {choose(*case[1:6], True, USES.get(case[0], frozenset())).row
+               for case in CASES}
     assert reached == set(range(len(ROWS)))
 
 
@@ -189,6 +200,30 @@ def test_what_315_deferred_never_gets_deferral():
             chosen = choose(given, case[2], case[3], case[4], python, True)
             assert chosen.name != "enable_deferred_refcount"
             assert "enable_deferred_refcount(" not in chosen.text
+
+
+def test_an_array_is_viewed_only_where_its_lines_say_so():
+    array = facts(type_name="ndarray", type_module="numpy", shape="ndarray",
+                  gc_tracked=False)
+    assert choose(array, "global", "m.A", "refcount", PY314,
+                  True).name == "immortalize"
+    assert choose(array, "global", "m.A", "refcount", PY314, True,
+                  frozenset({"dot", "A"})).name == "immortalize"
+    assert choose(array, "global", "m.A", "refcount", PY314, True,
+                  frozenset({"memoryview", "A"})).name == "view_per_thread"
+    # bytes export their buffer without writing the object: immortal.
+    payload = facts(type_name="bytes", shape="bytes", gc_tracked=False)
+    assert choose(payload, "global", "m.B", "refcount", PY314, True,
+                  frozenset({"memoryview", "B"})).name == "immortalize"
+
+
+def test_on_313_a_lock_may_be_taken_by_reads():
+    frozen = facts(type_name="frozenset", shape="frozenset")
+    on_313 = choose(frozen, "global", "m.F", "lock", PY313, True)
+    assert on_313.name == "lock_split"
+    assert "some reads lock it too" in on_313.text
+    assert "some reads lock it" not in choose(frozen, "global", "m.F",
+                                              "lock", PY314, True).text
 
 
 def test_a_set_is_locked_on_reads_before_315():

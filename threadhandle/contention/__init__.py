@@ -640,14 +640,19 @@ class Finder:
             if entry.burst_seconds or entry.lock_held:
                 entry.estimate = _cost.estimate(
                     entry.change_rate, entry.lock_share, threads)
-            chosen = remedy(entry.facts, kind, where, entry.cause)
-            entry.remedy, entry.remedy_name = chosen.text, chosen.name
             entries.append(entry)
+        # The lines first: what they call is a part of how the object is
+        # used, which the remedy depends on (memoryview(a)).
+        lines = _lines.attribute(entries, self._stacks)
+        for entry in entries:
+            chosen = remedy(entry.facts, entry.kind, entry.where,
+                            entry.cause,
+                            uses=lines.names_on(entry.lines))
+            entry.remedy, entry.remedy_name = chosen.text, chosen.name
         # By estimated cost; the unknown and the equal by share of sweeps.
         entries.sort(key=lambda entry: (-(entry.estimate or 0.0),
                                         -entry.score))
         group_joint_causes(entries)
-        _lines.attribute(entries, self._stacks)
         notes = self._notes + ([self._stacks.note] if self._stacks.note
                                and entries else [])
         return Report(entries=entries, seconds=seconds, sweeps=self._swept,

@@ -266,7 +266,10 @@ def object_name(where: str, kind: str) -> str:
 # Lines per entry
 # --------------------------------------------------------------------------
 
-class _Lines:
+class Lines:
+    """The names each line of the program's files uses, each file
+    compiled once."""
+
     def __init__(self) -> None:
         self._files: dict = {}
 
@@ -276,8 +279,15 @@ class _Lines:
             names = self._files[path] = names_by_line(path)
         return names.get(line, frozenset())
 
+    def names_on(self, entry_lines: list) -> frozenset:
+        """The names an entry's lines use (what they call: memoryview)."""
+        found: set = set()
+        for line in entry_lines:
+            found |= self.names(line["file"], line["line"])
+        return frozenset(found)
 
-def _hits(stacks: Stacks, lines: _Lines, wanted: set) -> Counter:
+
+def _hits(stacks: Stacks, lines: Lines, wanted: set) -> Counter:
     """Samples per frame: each stack's innermost frame whose line uses
     every name in wanted."""
     hits: Counter = Counter()
@@ -289,16 +299,16 @@ def _hits(stacks: Stacks, lines: _Lines, wanted: set) -> Counter:
     return hits
 
 
-def attribute(entries: list, stacks: Stacks) -> None:
+def attribute(entries: list, stacks: Stacks) -> Lines:
     """Set each entry's `lines`: the program lines that use its object,
     the most sampled first (at most MAX_LINES), each a dict with file,
     line, function, samples and share (of the samples given to the
     entry).  Lines that use the name with the name before it in the place
     (POINT and x for __main__.POINT.x) are taken if the samples have any,
-    else those that use the name."""
+    else those that use the name.  Returns the Lines it read."""
+    lines = Lines()
     if not stacks.counts:
-        return
-    lines = _Lines()
+        return lines
     for entry in entries:
         names = place_names(entry.where, entry.kind)
         if not names:
@@ -313,6 +323,7 @@ def attribute(entries: list, stacks: Stacks) -> None:
              "samples": count, "share": round(count / total, 4)}
             for (path, line, function), count in hits.most_common(MAX_LINES)
             if count >= MIN_SAMPLES]
+    return lines
 
 
 def shown_path(path: str) -> str:

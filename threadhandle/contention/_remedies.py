@@ -67,13 +67,15 @@ class Situation:
     cause: "lock" (threads waited for its lock) or "refcount"; python:
     (major, minor) of the free-threaded interpreter; can_immortalize:
     this build's immortalize can (not 3.13t or 3.14t built without
-    CPython's internals)."""
+    CPython's internals); uses: the names its lines in the threads' code
+    use (_lines: "memoryview" for memoryview(a); 3.14t and later)."""
     facts: dict
     kind: str
     where: str
     cause: str
     python: tuple
     can_immortalize: bool = True
+    uses: frozenset = frozenset()
 
     def fact(self, name: str):
         return self.facts.get(name)
@@ -219,6 +221,23 @@ def _memoryview_text(s: Situation) -> str:
             "(v = memoryview(a) at the top of the thread's function)")
 
 
+def _viewed_text(s: Situation) -> str:
+    return (f"a {s.fact('type_name')} the threads' lines take a memoryview "
+            "of (memoryview(a) at each use): each view writes its buffer "
+            "export state (numpy keeps it in the array, a bytearray counts "
+            "its exports), which no tool helps; take the view once per "
+            "thread (v = memoryview(a) at the top of the thread's "
+            "function)")
+
+
+def _takes_views(s: Situation) -> bool:
+    """An array or bytearray whose lines call memoryview: exporting the
+    buffer writes the object (numpy's export state, a bytearray's export
+    count), so the view is what costs (only where the finder reads lines).
+    A bytes object exports without a write: immortal bytes suffice."""
+    return s.shape in ("ndarray", "bytearray") and "memoryview" in s.uses
+
+
 def _bytes_text(s: Situation) -> str:
     return ("bytes handed to C code that takes its own references "
             "(memoryview(b), struct.unpack, b.decode): a handle cannot avoid "
@@ -296,9 +315,15 @@ def _handle_text(s: Situation) -> str:
 
 
 def _lock_text(s: Situation) -> str:
-    return ("threads waited for its lock (they write it at once): no "
+    text = ("threads waited for its lock (they write it at once): no "
             "handle or other tool helps; give each thread its own object "
             "and merge the results, or write less often")
+    if s.python < (3, 14):
+        # 3.13 locks some reads too: dict.get, x in a set or frozenset.
+        text += ("; on 3.13 some reads lock it too (d.get(k), x in s for a "
+                 "set or frozenset): if the threads only read it, give each "
+                 "thread its own copy, or read it with d[k]")
+    return text
 
 
 def _is_value(s: Situation) -> bool:
@@ -317,7 +342,9 @@ ROWS = (
     Row(LOCK_SPLIT, lambda s: s.cause == "lock", _lock_text,
         "threads wait for each other at its lock whatever its count does; "
         "a lock held by one writer with no waiter is not contention and "
-        "is not reported",
+        "is not reported; 3.13 locks dict.get (lock-free from 3.14, "
+        "gh-129336) and set and frozenset reads (the suite's c01, c05, c06 "
+        "there)",
         "its lock held with threads waiting"),
     Row(FEWER, lambda s: bool(s.fact("is_c_type")), _c_type_text,
         "re.Match, decimal.Decimal, collections.deque type objects: each "
@@ -331,6 +358,11 @@ ROWS = (
         "memoryview(ndarray): handle and immortal both 0.75-0.90x; the "
         "export state is in the array",
         "a memoryview"),
+    Row(VIEW, _takes_views, _viewed_text,
+        "memoryview(a) of a numpy array at each use: immortal 0.53-0.78 "
+        "of the own copy's scaling, the view taken once per thread "
+        "0.96 (the suite's e05 on 3.14t)",
+        "an array or bytearray its lines take memoryviews of"),
     Row(FROZEN, lambda s: s.shape == "set" and s.python < (3, 15),
         _set_text,
         "x in s with two threads on 3.14.7t: a shared set deferred "
@@ -408,12 +440,14 @@ class Remedy:
 
 def choose(facts: dict, kind: str, where: str, cause: str,
            python: tuple | None = None,
-           can_immortalize: bool | None = None) -> Remedy:
+           can_immortalize: bool | None = None,
+           uses: frozenset = frozenset()) -> Remedy:
     """The first row of ROWS whose condition holds (python and
     can_immortalize default to this interpreter's and build's)."""
     situation = Situation(
         facts, kind, where, cause, python or tuple(sys.version_info[:2]),
-        _CAN_IMMORTALIZE if can_immortalize is None else can_immortalize)
+        _CAN_IMMORTALIZE if can_immortalize is None else can_immortalize,
+        uses)
     for index, row in enumerate(ROWS):
         if row.when(situation):
             return Remedy(row.name, row.text(situation), index)

@@ -164,11 +164,12 @@ class Entry:
 
 
 def remedy(facts: dict, kind: str, where: str, cause: str,
-           python: tuple | None = None) -> _remedies.Remedy:
+           python: tuple | None = None,
+           uses: frozenset = frozenset()) -> _remedies.Remedy:
     """What to do about one contended object: the first row of the
     remedies table (_remedies.ROWS, shown in docs/guide.md: "Find what
     contends") that fits it."""
-    return _remedies.choose(facts, kind, where, cause, python)
+    return _remedies.choose(facts, kind, where, cause, python, uses=uses)
 
 
 @dataclass
