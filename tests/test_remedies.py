@@ -217,6 +217,20 @@ def test_an_array_is_viewed_only_where_its_lines_say_so():
                   frozenset({"memoryview", "B"})).name == "immortalize"
 
 
+def test_a_lock_taken_by_reads_gets_the_change_that_removes_it():
+    # The sampler sees these locks (c06, e05 on 3.14t): the remedy is
+    # what removes the reads' locking, not "no tool helps".
+    shared_set = facts(type_name="set", shape="set")
+    assert choose(shared_set, "global", "m.S", "lock", PY314,
+                  True).name == "frozenset_per_thread_copy"
+    array = facts(type_name="ndarray", type_module="numpy", shape="ndarray",
+                  gc_tracked=False)
+    assert choose(array, "global", "m.A", "lock", PY314, True,
+                  frozenset({"memoryview"})).name == "view_per_thread"
+    assert choose(array, "global", "m.A", "lock", PY314,
+                  True).name == "lock_split"
+
+
 def test_on_313_a_lock_may_be_taken_by_reads():
     frozen = facts(type_name="frozenset", shape="frozenset")
     on_313 = choose(frozen, "global", "m.F", "lock", PY313, True)

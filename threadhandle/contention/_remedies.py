@@ -339,6 +339,21 @@ ROWS = (
         "sampler, yet no writer; interning plus deferral measured 1.94x, "
         "deferral alone 0.95x",
         "a dict with str keys made at run time (not interned)"),
+    # Before the lock's row: these objects' locks are taken by reads or
+    # buffer exports, which the change they advise removes.
+    Row(VIEW, _takes_views, _viewed_text,
+        "memoryview(a) of a numpy array at each use (the suite's e05, "
+        "3.14.7t, two runs): immortal 0.47-0.68 of the own copy's "
+        "scaling, the view taken once per thread 0.80-1.70; the sampler "
+        "may see the array's lock taken by the exports",
+        "an array or bytearray its lines take memoryviews of"),
+    Row(FROZEN, lambda s: s.shape == "set" and s.python < (3, 15),
+        _set_text,
+        "the suite's c06 on 3.14.7t: the frozenset (deferred) 0.99 of "
+        "the own copy's scaling, the set deferred, immortal or behind a "
+        "handle 0.50-0.53; the sampler sees its lock; 3.15 reads sets "
+        "without the lock (gh-132657)",
+        "a set, on 3.13t and 3.14t"),
     Row(LOCK_SPLIT, lambda s: s.cause == "lock", _lock_text,
         "threads wait for each other at its lock whatever its count does; "
         "a lock held by one writer with no waiter is not contention and "
@@ -358,17 +373,6 @@ ROWS = (
         "memoryview(ndarray): handle and immortal both 0.75-0.90x; the "
         "export state is in the array",
         "a memoryview"),
-    Row(VIEW, _takes_views, _viewed_text,
-        "memoryview(a) of a numpy array at each use: immortal 0.53-0.78 "
-        "of the own copy's scaling, the view taken once per thread "
-        "0.96 (the suite's e05 on 3.14t)",
-        "an array or bytearray its lines take memoryviews of"),
-    Row(FROZEN, lambda s: s.shape == "set" and s.python < (3, 15),
-        _set_text,
-        "x in s with two threads on 3.14.7t: a shared set deferred "
-        "1.20-1.43x, a frozenset deferred 2.11-2.24x (median of 5); 3.15 "
-        "reads sets without the lock (gh-132657), a set 1.95-2.11x",
-        "a set, on 3.13t and 3.14t"),
     Row(IMMORTALIZE, lambda s: s.shape == "pattern", _pattern_text,
         "every Match holds its pattern: deferral measured 0.95x; "
         "re.compile hands every thread the cached object, so no per-thread "
@@ -420,9 +424,10 @@ ROWS = (
         "tracked by the GC, on 3.14t and later"),
     Row(IMMORTALIZE, lambda s: s.from_module and s.can_immortalize,
         _immortal_313_text,
-        "3.13t has no deferred reference counting; the handle recovered "
-        "under 90% of the own copies' scaling in most of the suite's "
-        "programs (the values read through it still count)",
+        "3.13t has no deferred reference counting; with the handle here "
+        "the suite's first remedies recovered >= 90% of the own copies' "
+        "scaling in 11 of 32 programs, with immortalize 18 of 31 (runs "
+        "of 2026-12-07; the values read through a handle still count)",
         "tracked by the GC, reached from a module, on 3.13t"),
     Row(HANDLE, lambda s: True, _handle_text,
         "3.13t has no deferred reference counting",
