@@ -200,22 +200,31 @@ PROGRAM = textwrap.dedent("""\
 PROGRAM_LINE = 10   # STATE.prices[5]
 
 
-@needs_free_threading
-def test_cli_names_the_scripts_line(tmp_path):
-    (tmp_path / "prices.py").write_text(PROGRAM % 1.5)
-    assert PROGRAM.splitlines()[PROGRAM_LINE - 1].strip() == "STATE.prices[5]"
+def find_with_lines(tmp_path, script: str, where: str) -> tuple:
+    """Run the finder's command line on script (in tmp_path) until the
+    entry at `where` has lines (or lines cannot be read here), at most 3
+    times: (the last run's result, its entries at `where`)."""
     for _ in range(3):
         result = finder_cli("--warmup", "0", "-q", "-o", "report.json",
-                            "prices.py", cwd=tmp_path)
+                            script, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        assert result.stdout == "done\n"
         data = json.loads((tmp_path / "report.json").read_text())
         entries = [entry for entry in data["entries"]
-                   if entry["where"] == "__main__.STATE.prices"]
+                   if entry["where"] == where]
         if entries and (entries[0]["lines"] or not _lines.available()):
             break
     check_findings()
     assert entries, result.stderr
+    return result, entries
+
+
+@needs_free_threading
+def test_cli_names_the_scripts_line(tmp_path):
+    (tmp_path / "prices.py").write_text(PROGRAM % 1.5)
+    assert PROGRAM.splitlines()[PROGRAM_LINE - 1].strip() == "STATE.prices[5]"
+    result, entries = find_with_lines(tmp_path, "prices.py",
+                                      "__main__.STATE.prices")
+    assert result.stdout == "done\n"
     assert "at: _remote_debugging" not in result.stderr
     if not _lines.available():
         assert "3.14" in result.stderr
@@ -338,17 +347,7 @@ def test_a_bytearray_viewed_at_each_use_gets_a_view_per_thread(tmp_path):
     at each use is told to take the view once per thread (each export
     writes its export count, whatever its reference count does)."""
     (tmp_path / "viewed.py").write_text(VIEWED % 400_000)
-    for _ in range(3):
-        result = finder_cli("--warmup", "0", "-q", "-o", "report.json",
-                            "viewed.py", cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
-        data = json.loads((tmp_path / "report.json").read_text())
-        entries = [entry for entry in data["entries"]
-                   if entry["where"] == "__main__.PAYLOAD"]
-        if entries and (entries[0]["lines"] or not _lines.available()):
-            break
-    check_findings()
-    assert entries, result.stderr
+    _, entries = find_with_lines(tmp_path, "viewed.py", "__main__.PAYLOAD")
     if not _lines.available():
         # No lines before 3.14: the bytearray's own row.
         assert entries[0]["remedy_name"] != "view_per_thread"
