@@ -347,10 +347,11 @@ def _referrer_place(obj: object, exclude: set) -> tuple:
         return ("not reached by name (held by C code?)", "unknown", None)
     for ref in referrers:
         # A module's globals (the modules walk names what is in them, not
-        # the dict itself), named by the dict's own __name__ entry.
+        # the dict itself), named by the dict's own __name__ entry, read
+        # without comparing another key (its __eq__ is the program's).
         if (issubclass(type(ref), types.ModuleType)
                 and _peek.module_dict(ref) is obj):
-            name = obj.get("__name__") if type(obj) is dict else None
+            name = _peek.str_item(_peek.items(obj), "__name__")
             if type(name) is str:
                 return (f"{name}.__dict__", "attr", ref)
     for ref in [ref for ref in referrers if type(ref) is dict][:3]:
