@@ -343,16 +343,18 @@ ROWS = (
     # buffer exports, which the change they advise removes.
     Row(VIEW, _takes_views, _viewed_text,
         "memoryview(a) of a numpy array at each use (the suite's e05, "
-        "3.14.7t, two runs): immortal 0.47-0.68 of the own copy's "
-        "scaling, the view taken once per thread 0.80-1.70; the sampler "
-        "may see the array's lock taken by the exports",
+        "3.14.7t, three runs): immortal 0.47-0.68 of the own copy's "
+        "scaling, the view taken once per thread 0.80-1.70; of a "
+        "bytearray (3.14.7t, median of 5): shared 0.96x, own copy 1.79x, "
+        "view once 2.03x; the sampler may see the array's lock taken by "
+        "the exports",
         "an array or bytearray its lines take memoryviews of"),
     Row(FROZEN, lambda s: s.shape == "set" and s.python < (3, 15),
         _set_text,
-        "the suite's c06 on 3.14.7t: the frozenset (deferred) 0.99 of "
-        "the own copy's scaling, the set deferred, immortal or behind a "
-        "handle 0.50-0.53; the sampler sees its lock; 3.15 reads sets "
-        "without the lock (gh-132657)",
+        "the suite's c06 on 3.14.7t, two runs: the frozenset (deferred) "
+        "0.80-0.99 of the own copy's scaling, the set deferred, immortal "
+        "or behind a handle 0.35-0.67; the sampler sees its lock; 3.15 "
+        "reads sets without the lock (gh-132657)",
         "a set, on 3.13t and 3.14t"),
     Row(LOCK_SPLIT, lambda s: s.cause == "lock", _lock_text,
         "threads wait for each other at its lock whatever its count does; "
